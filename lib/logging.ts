@@ -1,0 +1,59 @@
+/**
+ * Structured logging with pino. A job writes one file per level under `debug/`, with autotest's names
+ * (`autoserv.DEBUG`, `autoserv.INFO`, `autoserv.WARNING`, `autoserv.ERROR`), each holding its level and above.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import pino, { type Logger, type DestinationStream, type StreamEntry } from 'pino';
+
+export type { Logger } from 'pino';
+
+/** A logger that writes nothing: the default for library code that was given none. */
+export const silentLogger: Logger = pino({ level: 'silent' });
+
+const LEVEL_FILES = [
+  ['DEBUG', 'debug'],
+  ['INFO', 'info'],
+  ['WARNING', 'warn'],
+  ['ERROR', 'error'],
+] as const;
+
+/** Paths and values that must never reach a log file. */
+export const REDACT_PATHS = [
+  'headers.authorization',
+  'headers.cookie',
+  'headers["set-cookie"]',
+  'request.headers.authorization',
+  'request.headers.cookie',
+  'password',
+  'privateKey',
+  'passphrase',
+];
+
+export interface LevelFiles {
+  /** The streams, to share with another logger (a test's logger also writes to the job's files). */
+  readonly streams: StreamEntry[];
+  /** Flushes and closes the files. */
+  close(): void;
+}
+
+/** Opens `<dir>/<name>.DEBUG` … `<name>.ERROR` for appending. Writes are synchronous so a crash loses nothing. */
+export function openLevelFiles(dir: string, name: string): LevelFiles {
+  mkdirSync(dir, { recursive: true });
+  const destinations = LEVEL_FILES.map(([suffix, level]) => ({
+    level,
+    stream: pino.destination({ dest: join(dir, `${name}.${suffix}`), sync: true, mkdir: true, append: true }),
+  }));
+  return {
+    streams: destinations,
+    close() {
+      for (const { stream } of destinations) stream.end();
+    },
+  };
+}
+
+/** A debug-level logger writing to the given streams (and, optionally, one more such as stderr). */
+export function createLogger(streams: StreamEntry[], bindings: Record<string, unknown> = {}, extra?: DestinationStream): Logger {
+  const all: StreamEntry[] = extra ? [...streams, { level: 'info', stream: extra }] : streams;
+  return pino({ level: 'debug', base: bindings, redact: REDACT_PATHS }, pino.multistream(all, { dedupe: false }));
+}
