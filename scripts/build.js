@@ -2,7 +2,7 @@
 // Transpiles the TypeScript sources to dist/ (one file in, one file out; no type-check: `npm run check` does that)
 // and bundles the device-side client into one file that needs nothing but Node on the device.
 import { build } from 'esbuild';
-import { readdirSync, statSync, rmSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -19,7 +19,7 @@ function listTs(dir) {
   return out;
 }
 
-rmSync(join(root, 'dist'), { recursive: true, force: true });
+// dist/ is not wiped first: another process (a second test run) may be loading from it right now.
 const entryPoints = [join(root, 'index.ts'), ...sourceFolders.flatMap((f) => listTs(join(root, f)))];
 await build({
   entryPoints,

@@ -1,0 +1,80 @@
+/**
+ * autoserv [-m host1,host2] [-r DIR] [-a ARGS] [--tests-dir DIR] CONTROL
+ *
+ * Exit codes: 0 every test passed; 1 a test did not pass; 2 the job itself broke (control file, hosts,
+ * infrastructure, bad arguments); 130 interrupted (SIGINT or SIGTERM).
+ */
+import { Command, Option } from 'commander';
+import { reasonOf } from '../../lib/errors.js';
+import { autoserv, EXIT } from '../autoserv.js';
+import { setDefaultHostOptions } from '../hosts/index.js';
+import { abortOnSignals } from './interrupt.js';
+import { statusPrinter } from './status-printer.js';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+const program = new Command('autoserv')
+  .description('Run a server control file against machines and write autotest-format results.')
+  .argument('<control>', 'the control file (TypeScript) to run')
+  .option('-m, --machines <list>', 'machines, comma or space separated (host, user@host:port)', '')
+  .option('-r, --results <dir>', 'results folder (default: results/<job id>)')
+  .option('-a, --args <args>', "arguments for the control file: 'word key=value key2=\"a b\"'", '')
+  .option('--tests-dir <dir>', 'another folder of tests, searched before site_tests/ (repeatable)', collect, [])
+  .option('-l, --label <label>', 'job label, written to the job keyval')
+  .option('--ssh-key <file>', 'private key for the machines (repeatable)', collect, [])
+  .option('--ssh-user <user>', 'SSH user when a machine name has none', 'root')
+  .addOption(new Option('--ssh-port <port>', 'SSH port when a machine name has none').default(22).argParser(Number))
+  .option('--known-hosts <file>', 'known_hosts file to check host keys against')
+  .option('--accept-new-host-keys', 'trust and remember the key of a host seen for the first time (changed keys are always refused)')
+  .option('-q, --quiet', 'do not print status lines')
+  .showHelpAfterError();
+
+program.parse();
+const opts = program.opts<{
+  machines: string;
+  results?: string;
+  args: string;
+  testsDir: string[];
+  label?: string;
+  sshKey: string[];
+  sshUser: string;
+  sshPort: number;
+  knownHosts?: string;
+  acceptNewHostKeys?: boolean;
+  quiet?: boolean;
+}>();
+
+setDefaultHostOptions({
+  ...(opts.sshKey.length ? { sshKey: opts.sshKey } : {}),
+  user: opts.sshUser,
+  port: opts.sshPort,
+  ...(opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
+  acceptNewHostKeys: Boolean(opts.acceptNewHostKeys),
+});
+
+const controller = abortOnSignals();
+// A test that waits on a promise nothing will settle leaves Node's event loop empty, and Node would end the
+// process with code 13 mid-test; this timer keeps the job alive until its timeout or a signal stops the test.
+const keepAlive = setInterval(() => {}, 1 << 30);
+try {
+  const result = await autoserv({
+    control: program.args[0]!,
+    machines: opts.machines.split(/[\s,]+/).filter(Boolean),
+    resultsDir: opts.results,
+    args: opts.args,
+    testsDirs: opts.testsDir,
+    label: opts.label,
+    signal: controller.signal,
+    onStatus: opts.quiet ? undefined : statusPrinter(process.stdout),
+  });
+  const { summary } = result;
+  if (summary.job.error) process.stderr.write(`autoserv: ${summary.job.error}\n`);
+  process.stdout.write(`results: ${result.resultsDir}\n`);
+  process.exitCode = result.exitCode;
+} catch (error) {
+  process.stderr.write(`autoserv: ${reasonOf(error)}\n`);
+  process.exitCode = EXIT.jobError;
+}
+clearInterval(keepAlive);
+// Hosts and servers a control file left open must not keep the process alive after the job.
+setTimeout(() => process.exit(), 100).unref();
