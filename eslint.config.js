@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'results/**', '.cache/**', 'coverage/**'] },
+  { ignores: ['test/fixtures/control/syntax-error.ts', 'dist/**', 'node_modules/**', 'results/**', '.cache/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
