@@ -1,0 +1,75 @@
+/**
+ * `ArchivingDNSClient`: the record half of Recall's DNS. Wraps a live resolver (normally `DNSClient`) and writes
+ * every answer it gives into a `RecordedDnsAnswer[]` sink, which the archive stores in `log._recall.dns`.
+ *
+ * One answer per question for the whole recording: the first answer for (name, type) is recorded and every later
+ * identical question gets that same answer, so what the device saw and what playback will serve cannot drift
+ * apart (the original behaved the same way). Concurrent first questions share one upstream lookup. Upstream
+ * failures are not recorded, so a later question can still succeed.
+ */
+import type { Logger } from 'pino';
+import { silentLogger } from '../logging.js';
+import type { DnsQuestion, DnsResolver, RecordedDnsAnswer } from './dns-types.js';
+import { normalizeDnsName } from './name-map.js';
+
+export interface ArchivingDNSClientOptions {
+  /** Where answers are appended, one per distinct question, in the order first answered. @default a new array */
+  readonly sink?: RecordedDnsAnswer[];
+  readonly logger?: Logger;
+}
+
+export class ArchivingDNSClient implements DnsResolver {
+  /** The recorded answers (the sink given in the options, or this client's own array). */
+  readonly answers: RecordedDnsAnswer[];
+  readonly #inner: DnsResolver;
+  readonly #logger: Logger;
+  readonly #byQuestion = new Map<string, Promise<RecordedDnsAnswer>>();
+
+  constructor(inner: DnsResolver, options: ArchivingDNSClientOptions = {}) {
+    this.#inner = inner;
+    this.answers = options.sink ?? [];
+    this.#logger = (options.logger ?? silentLogger).child({ component: 'dns-record' });
+  }
+
+  resolve(question: DnsQuestion, options: { signal?: AbortSignal } = {}): Promise<RecordedDnsAnswer> {
+    const name = normalizeDnsName(question.name);
+    const key = `${name} ${question.type}`;
+    let pending = this.#byQuestion.get(key);
+    if (pending) {
+      this.#logger.debug({ name, type: question.type }, 'HIT');
+    } else {
+      // The shared lookup ignores the first caller's signal: another caller may still want the answer.
+      pending = this.#inner.resolve({ name, type: question.type }).then(
+        (answer) => {
+          const recorded = { ...answer, name, data: [...answer.data] };
+          this.answers.push(recorded);
+          this.#logger.info(
+            { name, type: question.type, data: recorded.data, rcode: recorded.rcode ?? 'NOERROR' },
+            'MISS, recorded',
+          );
+          return recorded;
+        },
+        (error: unknown) => {
+          this.#byQuestion.delete(key);
+          throw error;
+        },
+      );
+      this.#byQuestion.set(key, pending);
+    }
+    return abortable(pending, options.signal).then(copy);
+  }
+}
+
+function copy(answer: RecordedDnsAnswer): RecordedDnsAnswer {
+  return { ...answer, data: [...answer.data] };
+}
+
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

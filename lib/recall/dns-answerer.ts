@@ -1,0 +1,176 @@
+/**
+ * What the DNS server says to one query, apart from sockets: decodes it, asks the resolver, feeds the name map,
+ * and encodes the reply. Rules (each one fixes a defect of the original, research/recall.md §15 B6, B16, D4):
+ * - A, AAAA and PTR are answered from the resolver, with the upstream TTL and the question's own spelling.
+ * - Every other type gets NODATA (NOERROR, no answer) when the name exists, NXDOMAIN when it does not; never NOTIMP.
+ * - NXDOMAIN only for names that do not exist (upstream, or in the archive during playback).
+ * - A resolver failure is SERVFAIL; a query that cannot be decoded is FORMERR when its header is readable, and
+ *   ignored otherwise; responses (QR set) are ignored so two servers cannot loop; other opcodes get NOTIMP.
+ */
+import dnsPacket from 'dns-packet';
+import type { Logger } from 'pino';
+import type { DnsRecordType, DnsResolver, RecordedDnsAnswer } from './dns-types.js';
+import { addressForReverseName, type NameMap } from './name-map.js';
+import { decodeMessage, encodeMessage, type WireMessage } from './dns-transport.js';
+
+/** Answer every A (and, when given, AAAA) question with these addresses instead of the real ones. */
+export interface DnsRedirect {
+  /** Address given in every A answer, e.g. the Recall server's own address. */
+  readonly ipv4?: string;
+  /** Address given in every AAAA answer; without it AAAA questions get NODATA, so clients use IPv4. */
+  readonly ipv6?: string;
+  /** TTL of redirected answers, in seconds. @default 60 */
+  readonly ttl?: number;
+}
+
+export interface AnswerContext {
+  readonly resolver: DnsResolver;
+  readonly nameMap: NameMap | undefined;
+  readonly redirect: DnsRedirect | undefined;
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+}
+
+export type ResponseCode = 'NOERROR' | 'FORMERR' | 'SERVFAIL' | 'NXDOMAIN' | 'NOTIMP' | 'REFUSED';
+const RCODE_BITS: Record<ResponseCode, number> = {
+  NOERROR: 0,
+  FORMERR: 1,
+  SERVFAIL: 2,
+  NXDOMAIN: 3,
+  NOTIMP: 4,
+  REFUSED: 5,
+};
+const ANSWERED_TYPES = new Set<string>(['A', 'AAAA', 'PTR']);
+/** Largest UDP reply we offer over EDNS (the DNS flag day 2020 value). */
+const EDNS_PAYLOAD = 1232;
+
+type Packet = WireMessage;
+
+export interface Reply {
+  rcode: ResponseCode;
+  /** The encoded reply; undefined when the message gets no reply at all. */
+  bytes: Buffer | undefined;
+}
+
+/** Answers one DNS message. `udpLimit` is true over UDP: too large replies are then truncated (TC set). */
+export async function answerMessage(
+  message: Buffer,
+  udpLimit: boolean,
+  context: AnswerContext,
+): Promise<Reply> {
+  let query: Packet;
+  try {
+    query = decodeMessage(message);
+  } catch {
+    return { rcode: 'FORMERR', bytes: headerOnlyError(message) };
+  }
+  if (query.type === 'response') return { rcode: 'REFUSED', bytes: undefined };
+  const question = query.questions?.[0];
+  if (query.opcode !== 'QUERY') return finish(query, 'NOTIMP', undefined, udpLimit);
+  if (!question || (query.questions?.length ?? 0) !== 1) return finish(query, 'FORMERR', undefined, udpLimit);
+  if ((question.class ?? 'IN') !== 'IN') return finish(query, 'NOTIMP', undefined, udpLimit);
+  try {
+    const answer = await answerQuestion(question.name, question.type, context);
+    return finish(query, answer.rcode === 'NXDOMAIN' ? 'NXDOMAIN' : 'NOERROR', answer, udpLimit);
+  } catch (error) {
+    context.logger.warn(
+      { err: error, name: question.name, type: question.type },
+      'resolver failed: answering SERVFAIL',
+    );
+    return finish(query, 'SERVFAIL', undefined, udpLimit);
+  }
+}
+
+async function answerQuestion(
+  name: string,
+  type: string,
+  context: AnswerContext,
+): Promise<RecordedDnsAnswer> {
+  const { resolver, nameMap, redirect, signal } = context;
+  if (!ANSWERED_TYPES.has(type)) {
+    // Not answered, but tell existing names from missing ones by the name's A records (recorded as usual).
+    const probe = await bounded(resolver.resolve({ name, type: 'A' }, { signal }), signal);
+    nameMap?.addAnswer(probe);
+    return {
+      name: probe.name,
+      type: type as DnsRecordType,
+      ttl: probe.ttl,
+      data: [],
+      ...(probe.rcode ? { rcode: probe.rcode } : {}),
+    };
+  }
+  if (type === 'PTR' && nameMap) {
+    const address = addressForReverseName(name);
+    const known = address === undefined ? undefined : nameMap.nameForAddress(address);
+    // A reverse question for an address we answered names the host we answered it for, as the original did.
+    if (known !== undefined) return { name, type: 'PTR', ttl: 300, data: [known] };
+  }
+  const real = await bounded(resolver.resolve({ name, type: type as DnsRecordType }, { signal }), signal);
+  nameMap?.addAnswer(real);
+  if (!redirect || type === 'PTR' || real.rcode === 'NXDOMAIN') return real;
+  const fixed = type === 'A' ? redirect.ipv4 : redirect.ipv6;
+  return {
+    name: real.name,
+    type: real.type,
+    ttl: redirect.ttl ?? 60,
+    data: fixed === undefined ? [] : [fixed],
+  };
+}
+
+/** Settles with `promise`, or rejects when `signal` aborts first: a resolver that ignores the signal cannot keep a
+ * query waiting forever, so every query still gets its SERVFAIL. */
+function bounded<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+function finish(
+  query: Packet,
+  rcode: ResponseCode,
+  answer: RecordedDnsAnswer | undefined,
+  udpLimit: boolean,
+): Reply {
+  const question = query.questions?.[0];
+  const edns = (query.additionals ?? []).find((r) => r.type === 'OPT');
+  const requested = edns?.udpPayloadSize ?? 512;
+  const limit = edns ? Math.max(512, Math.min(requested, EDNS_PAYLOAD)) : 512;
+  const rd = (query.flags ?? 0) & dnsPacket.RECURSION_DESIRED;
+  const flags = rd | dnsPacket.RECURSION_AVAILABLE | RCODE_BITS[rcode];
+  const answers = (answer?.data ?? []).map((data) => ({
+    // The owner echoes the question's spelling: some stub resolvers compare case-sensitively.
+    name: question?.name ?? answer?.name ?? '',
+    type: answer?.type ?? 'A',
+    class: 'IN' as const,
+    ttl: answer?.ttl ?? 0,
+    data,
+  }));
+  const additionals = edns
+    ? [{ type: 'OPT', name: '.', udpPayloadSize: EDNS_PAYLOAD, flags: 0, options: [] }]
+    : [];
+  const base: WireMessage = {
+    id: query.id ?? 0,
+    type: 'response',
+    questions: question ? [question] : [],
+    additionals,
+  };
+  let bytes = encodeMessage({ ...base, flags, answers });
+  if (udpLimit && bytes.length > limit) {
+    bytes = encodeMessage({ ...base, flags: flags | dnsPacket.TRUNCATED_RESPONSE, answers: [] });
+  }
+  return { rcode, bytes };
+}
+
+/** FORMERR for a message whose header is readable but whose body is not; undefined when even the header is not. */
+function headerOnlyError(message: Buffer): Buffer | undefined {
+  if (message.length < 12) return undefined;
+  const flags = message.readUInt16BE(2);
+  if (flags & 0x8000) return undefined; // a (broken) response: never answer responses
+  const reply = Buffer.alloc(12);
+  reply.writeUInt16BE(message.readUInt16BE(0), 0);
+  reply.writeUInt16BE(0x8000 | (flags & 0x7800) | (flags & 0x0100) | RCODE_BITS.FORMERR, 2);
+  return reply;
+}

@@ -1,0 +1,236 @@
+/**
+ * `DNSServer`: Recall's DNS server, on UDP and TCP at the same port (the original listened on UDP only, so the
+ * tcp/53 redirect went nowhere: research/recall.md §15 B7). It answers from any `DnsResolver` (the live
+ * `DNSClient`, or the record/playback wrappers) and feeds the session's `NameMap`. What it answers is described
+ * in dns-answerer.ts; docs/recall-dns-and-tls.md has the user-facing summary.
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, isIP, type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { silentLogger } from '../logging.js';
+import { RecallError } from './errors.js';
+import type { DnsResolver } from './dns-types.js';
+import type { NameMap } from './name-map.js';
+import { answerMessage, type AnswerContext, type DnsRedirect, type ResponseCode } from './dns-answerer.js';
+import { DnsFrameReader, frameDnsMessage } from './dns-transport.js';
+
+export type { DnsRedirect } from './dns-answerer.js';
+
+export interface DNSServerOptions {
+  /** Who answers the questions: `DNSClient`, `ArchivingDNSClient` or `PlaybackDNSClient`. */
+  readonly resolver: DnsResolver;
+  /** Address to listen on. @default '127.0.0.1' */
+  readonly host?: string;
+  /** Port for both UDP and TCP; 0 picks a free one (read it from `port`). @default 0 */
+  readonly port?: number;
+  /** Filled with every A/AAAA/PTR answer, so the HTTP side can name an intercepted address. */
+  readonly nameMap?: NameMap;
+  /**
+   * Answer A/AAAA with fixed addresses (the Recall server's own) while the name map keeps the real ones. Use it when
+   * devices reach Recall only through DNS (no default route through it). NXDOMAIN stays NXDOMAIN.
+   */
+  readonly redirect?: DnsRedirect;
+  /** Longest wait for the resolver before answering SERVFAIL, in milliseconds. @default 5000 */
+  readonly resolveTimeoutMs?: number;
+  /** TCP connections idle this long are closed, in milliseconds. @default 10000 */
+  readonly tcpIdleTimeoutMs?: number;
+  readonly logger?: Logger;
+}
+
+/** Count of replies by response code, plus queries that got no reply. */
+export type DnsServerStats = Record<ResponseCode | 'ignored', number> & { queries: number };
+
+export class DNSServer {
+  readonly host: string;
+  readonly #options: DNSServerOptions;
+  readonly #logger: Logger;
+  readonly #closing = new AbortController();
+  readonly #connections = new Set<Socket>();
+  readonly #stats: DnsServerStats = {
+    queries: 0,
+    NOERROR: 0,
+    FORMERR: 0,
+    SERVFAIL: 0,
+    NXDOMAIN: 0,
+    NOTIMP: 0,
+    REFUSED: 0,
+    ignored: 0,
+  };
+  #udp: UdpSocket | undefined;
+  #tcp: Server | undefined;
+  #port = 0;
+  #closed: Promise<void> | undefined;
+
+  private constructor(options: DNSServerOptions) {
+    this.#options = options;
+    this.host = options.host ?? '127.0.0.1';
+    this.#logger = (options.logger ?? silentLogger).child({ component: 'dns' });
+  }
+
+  /** Starts a server on UDP and TCP; resolves once both sockets listen. */
+  static async start(options: DNSServerOptions): Promise<DNSServer> {
+    const server = new DNSServer(options);
+    if (isIP(server.host) === 0) {
+      throw new RecallError(
+        'ERR_DNS_INVALID_OPTION',
+        `DNSServer: expected host to be an IP address, got ${JSON.stringify(options.host)}`,
+      );
+    }
+    const port = options.port ?? 0;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new RecallError(
+        'ERR_DNS_INVALID_OPTION',
+        `DNSServer: expected port to be an integer 0-65535, got ${String(options.port)}`,
+      );
+    }
+    await server.#listen(port);
+    return server;
+  }
+
+  /** The port both UDP and TCP listen on. */
+  get port(): number {
+    return this.#port;
+  }
+
+  /** Replies so far, by response code (a snapshot). */
+  get stats(): DnsServerStats {
+    return { ...this.#stats };
+  }
+
+  async #listen(port: number): Promise<void> {
+    // With port 0 the UDP port is picked first; TCP may find it taken, so try a few fresh ports.
+    for (let attempt = 1; ; attempt += 1) {
+      const udp = createSocket({ type: isIP(this.host) === 6 ? 'udp6' : 'udp4' });
+      try {
+        const bound = await bindUdp(udp, port, this.host);
+        const tcp = await listenTcp(
+          createServer((socket) => this.#onConnection(socket)),
+          bound,
+          this.host,
+        );
+        this.#udp = udp;
+        this.#tcp = tcp;
+        this.#port = bound;
+        break;
+      } catch (error) {
+        udp.close();
+        const retry = port === 0 && (error as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 8;
+        if (retry) continue;
+        throw new RecallError(
+          'ERR_DNS_LISTEN',
+          `DNSServer cannot listen on ${this.host}:${port} (UDP and TCP): ${(error as Error).message}; pick another port or 0`,
+          { cause: error },
+        );
+      }
+    }
+    this.#tcp.maxConnections = 512;
+    this.#udp.on('message', (message, remote) => this.#onDatagram(message, remote.address, remote.port));
+    this.#udp.on('error', (error) => this.#logger.warn({ err: error }, 'UDP socket error'));
+    this.#tcp.on('error', (error) => this.#logger.warn({ err: error }, 'TCP listener error'));
+    this.#logger.info({ host: this.host, port: this.#port }, 'listening on UDP and TCP');
+  }
+
+  async #answer(message: Buffer, udp: boolean): Promise<Buffer | undefined> {
+    this.#stats.queries += 1;
+    // One controller per query, aborted by the timeout or by close(); plain listeners, removed when done
+    // (AbortSignal.any would tie every query to the long-lived closing signal).
+    const limitMs = this.#options.resolveTimeoutMs ?? 5000;
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () =>
+        controller.abort(
+          new RecallError('ERR_DNS_UPSTREAM_TIMEOUT', `no answer within resolveTimeoutMs (${limitMs} ms)`),
+        ),
+      limitMs,
+    );
+    const onClose = (): void => controller.abort(this.#closing.signal.reason);
+    this.#closing.signal.addEventListener('abort', onClose, { once: true });
+    const context: AnswerContext = {
+      resolver: this.#options.resolver,
+      nameMap: this.#options.nameMap,
+      redirect: this.#options.redirect,
+      signal: controller.signal,
+      logger: this.#logger,
+    };
+    try {
+      const reply = await answerMessage(message, udp, context);
+      this.#stats[reply.bytes ? reply.rcode : 'ignored'] += 1;
+      return reply.bytes;
+    } finally {
+      clearTimeout(timer);
+      this.#closing.signal.removeEventListener('abort', onClose);
+    }
+  }
+
+  #onDatagram(message: Buffer, address: string, port: number): void {
+    this.#answer(message, true).then(
+      (bytes) => {
+        if (!bytes || this.#closing.signal.aborted) return;
+        this.#udp?.send(bytes, port, address, (error) => {
+          if (error) this.#logger.debug({ err: error, address, port }, 'UDP reply not sent');
+        });
+      },
+      (error: unknown) => this.#logger.error({ err: error }, 'unexpected failure answering a UDP query'),
+    );
+  }
+
+  #onConnection(socket: Socket): void {
+    if (this.#closing.signal.aborted) return void socket.destroy();
+    this.#connections.add(socket);
+    const frames = new DnsFrameReader();
+    socket.setTimeout(this.#options.tcpIdleTimeoutMs ?? 10_000, () => socket.destroy());
+    socket.on('close', () => this.#connections.delete(socket));
+    socket.on('error', (error) => this.#logger.debug({ err: error }, 'TCP client connection error'));
+    socket.on('data', (chunk) => {
+      for (const message of frames.push(chunk)) {
+        // RFC 7766 allows replies in any order; each query is answered as soon as it is ready.
+        this.#answer(message, false).then(
+          (bytes) => {
+            if (bytes && socket.writable) socket.write(frameDnsMessage(bytes));
+          },
+          (error: unknown) => this.#logger.error({ err: error }, 'unexpected failure answering a TCP query'),
+        );
+      }
+    });
+  }
+
+  /** Stops listening, drops TCP connections and abandons pending lookups. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.#closing.abort(new RecallError('ERR_RECALL_CLOSED', 'the DNS server was closed'));
+      for (const socket of this.#connections) socket.destroy();
+      const tcp = this.#tcp;
+      const udp = this.#udp;
+      await Promise.all([
+        tcp ? new Promise<void>((resolve) => tcp.close(() => resolve())) : undefined,
+        udp ? new Promise<void>((resolve) => udp.close(() => resolve())) : undefined,
+      ]);
+      this.#logger.info({ stats: this.#stats }, 'closed');
+    })();
+    return this.#closed;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+function bindUdp(socket: UdpSocket, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(port, host, () => {
+      socket.off('error', reject);
+      resolve(socket.address().port);
+    });
+  });
+}
+
+function listenTcp(server: Server, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}

@@ -1,0 +1,197 @@
+/**
+ * DNS on the wire: one question/answer exchange with an upstream over UDP or TCP, and the two-byte length framing
+ * DNS uses over TCP (RFC 1035 §4.2.2), shared by the client and the server.
+ */
+import { createSocket } from 'node:dgram';
+import { connect } from 'node:net';
+import { isIPv6 } from 'node:net';
+import dnsPacket from 'dns-packet';
+import { RecallError } from './errors.js';
+
+/** Where an upstream DNS server listens. */
+export interface DnsServerAddress {
+  /** An IP address (names would need DNS to be resolved). */
+  readonly host: string;
+  readonly port: number;
+}
+
+/** One resource record as dns-packet decodes and encodes it, typed loosely: `data` depends on `type`. */
+export interface WireRecord {
+  name: string;
+  type: string;
+  class?: string;
+  ttl?: number;
+  data?: unknown;
+  /** OPT pseudo-records only. */
+  udpPayloadSize?: number;
+  flags?: number;
+  options?: unknown[];
+}
+
+/** A DNS message as dns-packet decodes it (its published types omit `rcode` and `opcode`). */
+export interface WireMessage {
+  id?: number;
+  type?: 'query' | 'response';
+  flags?: number;
+  opcode?: string;
+  rcode?: string;
+  flag_tc?: boolean;
+  questions?: Array<{ name: string; type: string; class?: string }>;
+  answers?: WireRecord[];
+  authorities?: WireRecord[];
+  additionals?: WireRecord[];
+}
+
+/** Decodes one DNS message; throws on malformed input. */
+export function decodeMessage(bytes: Buffer): WireMessage {
+  return dnsPacket.decode(bytes) as unknown as WireMessage;
+}
+
+/** Encodes one DNS message. */
+export function encodeMessage(message: WireMessage): Buffer {
+  return dnsPacket.encode(message as unknown as Parameters<typeof dnsPacket.encode>[0]);
+}
+
+type DecodedPacket = WireMessage;
+
+export interface Exchange {
+  server: DnsServerAddress;
+  query: WireMessage & { id: number };
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/** Sends one query over UDP and resolves with the first well-formed response that matches its id and question. */
+export function exchangeUdp({ server, query, timeoutMs, signal }: Exchange): Promise<DecodedPacket> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket(isIPv6(server.host) ? 'udp6' : 'udp4');
+    const finish = (error: unknown, response?: DecodedPacket): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      socket.close();
+      if (response) resolve(response);
+      else reject(error);
+    };
+    const onAbort = (): void => finish(signal?.reason);
+    const timer = setTimeout(() => finish(timeoutError(server, timeoutMs)), timeoutMs);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    socket.on('error', (error) =>
+      finish(
+        new RecallError(
+          'ERR_DNS_UPSTREAM_FAILED',
+          `UDP exchange with ${server.host}:${server.port} failed: ${error.message}`,
+          { cause: error },
+        ),
+      ),
+    );
+    socket.on('message', (message) => {
+      const response = decodeMatching(message, query);
+      if (response) finish(undefined, response);
+      // Anything else (late answers to an earlier try, spoofed or garbage packets) is ignored on purpose.
+    });
+    socket.send(encodeMessage(query), server.port, server.host);
+  });
+}
+
+/** Sends one query over TCP and resolves with the response. */
+export function exchangeTcp({ server, query, timeoutMs, signal }: Exchange): Promise<DecodedPacket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: server.host, port: server.port });
+    const frames = new DnsFrameReader();
+    const finish = (error: unknown, response?: DecodedPacket): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      socket.destroy();
+      if (response) resolve(response);
+      else reject(error);
+    };
+    const onAbort = (): void => finish(signal?.reason);
+    const timer = setTimeout(() => finish(timeoutError(server, timeoutMs)), timeoutMs);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    socket.on('error', (error) =>
+      finish(
+        new RecallError(
+          'ERR_DNS_UPSTREAM_FAILED',
+          `TCP exchange with ${server.host}:${server.port} failed: ${error.message}`,
+          { cause: error },
+        ),
+      ),
+    );
+    socket.on('end', () =>
+      finish(
+        new RecallError(
+          'ERR_DNS_UPSTREAM_FAILED',
+          `${server.host}:${server.port} closed the TCP connection without answering`,
+        ),
+      ),
+    );
+    socket.on('data', (chunk) => {
+      for (const message of frames.push(chunk)) {
+        const response = decodeMatching(message, query);
+        if (response) return finish(undefined, response);
+      }
+      if (frames.overflowed)
+        finish(
+          new RecallError(
+            'ERR_DNS_UPSTREAM_FAILED',
+            `${server.host}:${server.port} sent an oversized TCP frame`,
+          ),
+        );
+    });
+    socket.write(frameDnsMessage(encodeMessage(query)));
+  });
+}
+
+function timeoutError(server: DnsServerAddress, timeoutMs: number): RecallError {
+  return new RecallError(
+    'ERR_DNS_UPSTREAM_TIMEOUT',
+    `${server.host}:${server.port} did not answer within ${timeoutMs} ms`,
+  );
+}
+
+function decodeMatching(message: Buffer, query: Exchange['query']): DecodedPacket | undefined {
+  let response: DecodedPacket;
+  try {
+    response = decodeMessage(message);
+  } catch {
+    return undefined; // not a DNS message: ignored, the exchange waits for a real answer or times out
+  }
+  if (response.type !== 'response' || response.id !== query.id) return undefined;
+  const asked = query.questions?.[0];
+  const echoed = response.questions?.[0];
+  if (
+    asked &&
+    echoed &&
+    (echoed.name.toLowerCase() !== asked.name.toLowerCase() || echoed.type !== asked.type)
+  )
+    return undefined;
+  return response;
+}
+
+/** Prefixes a DNS message with its two-byte length for TCP. */
+export function frameDnsMessage(message: Buffer): Buffer {
+  const length = Buffer.alloc(2);
+  length.writeUInt16BE(message.length);
+  return Buffer.concat([length, message]);
+}
+
+/** Splits a TCP byte stream into DNS messages. */
+export class DnsFrameReader {
+  #buffer: Buffer = Buffer.alloc(0);
+  /** True once more than one maximal frame is buffered without being complete (cannot happen with a 16-bit length). */
+  overflowed = false;
+
+  /** Adds received bytes and returns every message completed by them. */
+  push(chunk: Buffer): Buffer[] {
+    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
+    const messages: Buffer[] = [];
+    while (this.#buffer.length >= 2) {
+      const length = this.#buffer.readUInt16BE(0);
+      if (this.#buffer.length < 2 + length) break;
+      messages.push(this.#buffer.subarray(2, 2 + length));
+      this.#buffer = this.#buffer.subarray(2 + length);
+    }
+    this.overflowed = this.#buffer.length > 2 + 65535;
+    return messages;
+  }
+}
