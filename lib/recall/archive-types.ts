@@ -1,0 +1,123 @@
+/**
+ * Shapes of the Recall archive: the HAR 1.2 subset Recall writes (with its documented `_recall` extension fields)
+ * and the decoded in-memory form the engine works with. Data only, no runtime code, so any side can import it.
+ * docs/recall.md describes the file format field by field.
+ */
+import type { RecordedDnsAnswer } from './dns-types.js';
+
+/** Header lines in the order and spelling they had on the wire; duplicates stay separate lines. */
+export type RawHeaders = Array<[name: string, value: string]>;
+
+/** A request as Recall stores and matches it: body fully read, headers raw. */
+export interface RecordedRequest {
+  /** Method as sent (`GET`, `PROPFIND`); compared exactly. */
+  method: string;
+  scheme: 'http' | 'https';
+  /** Authority the client asked for (the Host header, with `:port` when it had one), lower case. */
+  host: string;
+  /** Request target: path and query exactly as sent (`/a/b?x=1`). */
+  target: string;
+  /** `1.1` or `1.0`. */
+  httpVersion: string;
+  headers: RawHeaders;
+  body: Buffer;
+}
+
+/** A response as Recall stores and replays it: the body bytes exactly as received (still content-encoded). */
+export interface RecordedResponse {
+  status: number;
+  statusText: string;
+  httpVersion: string;
+  headers: RawHeaders;
+  body: Buffer;
+}
+
+/** One request and its complete response. */
+export interface RecordedExchange {
+  /** When the request was sent upstream, ISO 8601 with milliseconds. */
+  startedDateTime: string;
+  /** From sending the request to the last body byte, in milliseconds. */
+  timeMs: number;
+  request: RecordedRequest;
+  response: RecordedResponse;
+}
+
+/** The `log._recall` extension: the recording's initial state and its DNS answers. */
+export interface RecallLogExtension {
+  /** Format version of the `_recall` fields; this code writes {@link RECALL_ARCHIVE_VERSION}. */
+  version: number;
+  /** When the recording started: the clock the deterministic script replays. ISO 8601. */
+  startedDateTime: string;
+  /** Seed of the deterministic `Math.random` replacement. */
+  randomSeed: number;
+  /** DNS answers given during the recording, sorted by name then type. */
+  dns: RecordedDnsAnswer[];
+}
+
+/** Version of the `_recall` fields written by this code. Archives with a higher version are refused. */
+export const RECALL_ARCHIVE_VERSION = 1;
+
+export interface HarNameValue {
+  name: string;
+  value: string;
+}
+
+export interface HarPostData {
+  mimeType: string;
+  params: HarNameValue[];
+  text: string;
+  /** Recall extension: `base64` when `text` holds base64 of a body that is not UTF-8 text. */
+  _encoding?: 'base64';
+}
+
+export interface HarContent {
+  size: number;
+  mimeType: string;
+  text: string;
+  /** `base64` when the body is not valid UTF-8 or carries a Content-Encoding (then `text` is the encoded bytes). */
+  encoding?: 'base64';
+}
+
+export interface HarRequest {
+  method: string;
+  url: string;
+  httpVersion: string;
+  cookies: unknown[];
+  headers: HarNameValue[];
+  queryString: HarNameValue[];
+  postData?: HarPostData;
+  headersSize: number;
+  bodySize: number;
+}
+
+export interface HarResponse {
+  status: number;
+  statusText: string;
+  httpVersion: string;
+  cookies: unknown[];
+  headers: HarNameValue[];
+  content: HarContent;
+  redirectURL: string;
+  headersSize: number;
+  bodySize: number;
+}
+
+export interface HarEntry {
+  startedDateTime: string;
+  time: number;
+  request: HarRequest;
+  response: HarResponse;
+  cache: Record<string, never>;
+  timings: { send: number; wait: number; receive: number };
+}
+
+export interface HarLog {
+  version: '1.2';
+  creator: { name: string; version: string };
+  entries: HarEntry[];
+  _recall: RecallLogExtension;
+}
+
+export interface HarFile {
+  log: HarLog;
+}

@@ -1,0 +1,48 @@
+/**
+ * The one interface every HTTP mode implements. A server hands each complete request to an `HttpExchanger` and
+ * writes back whatever it answers:
+ *
+ * - `HTTPClient` (proxy-only mode): asks the real upstream, records nothing;
+ * - `ArchivingHTTPClient` (record): asks an inner exchanger and stores each exchange once its body completed;
+ * - `PlaybackHTTPClient` (replay): answers from an archive only; it holds no upstream client at all.
+ *
+ * Wrappers nest (record = `ArchivingHTTPClient(DeterministicScriptInjector(HTTPClient))`), as in the original Recall.
+ */
+import type { RawHeaders, RecordedRequest } from './archive-types.js';
+
+export type { RawHeaders, RecordedRequest } from './archive-types.js';
+
+/** Status line and headers of a response, headers raw (hop-by-hop ones included: the server drops them). */
+export interface ResponseHead {
+  status: number;
+  statusText: string;
+  /** `1.1` or `1.0`. */
+  httpVersion: string;
+  headers: RawHeaders;
+}
+
+/** A response whose body arrives as it is read: the bytes exactly as the upstream sent them (not decompressed). */
+export interface ExchangeResponse extends ResponseHead {
+  /** Iterate once. Stopping early (`break`, client gone) aborts the body; an upstream failure mid-body throws. */
+  body: AsyncIterable<Buffer>;
+}
+
+export interface ExchangeOptions {
+  /** Aborts the exchange (the downstream client went away). */
+  signal?: AbortSignal;
+}
+
+export interface HttpExchanger {
+  /**
+   * Answers one request. Rejects with a `RecallError` (ERR_RECALL_UPSTREAM_CONNECT / _TIMEOUT / _PROTOCOL) when no
+   * response head could be obtained; the servers turn those into 502 and 504 responses.
+   */
+  exchange(request: RecordedRequest, options?: ExchangeOptions): Promise<ExchangeResponse>;
+  /** Releases pooled connections and other resources. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** A body that is already in memory, as an `ExchangeResponse` body. */
+export async function* bodyOf(bytes: Buffer): AsyncIterable<Buffer> {
+  if (bytes.length > 0) yield bytes;
+}

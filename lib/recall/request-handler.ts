@@ -1,0 +1,211 @@
+/**
+ * The request handler both transparent servers share: works out which host the client meant, serves the root CA
+ * at its two fixed paths, reads the whole request body (chunked or not; Node answers `Expect: 100-continue`), hands
+ * the request to the exchanger and streams its answer back without hop-by-hop headers. An upstream that cannot be
+ * reached is answered 502, one that is too slow 504: the client always gets a response.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { once } from 'node:events';
+import { isIP } from 'node:net';
+import type { Logger } from 'pino';
+import { isAutotestError } from '../errors.js';
+import { RECALL_ERROR_CODES } from './errors.js';
+import type { RecordedRequest } from './archive-types.js';
+import type { HttpExchanger } from './http-exchanger.js';
+import { flatOf, headerValue, pairsOf, splitHost, withoutHopByHop } from './http-headers.js';
+
+/** Maps an address the client connected to back to the name it looked up (the DNS half implements it). */
+export interface NameForAddress {
+  nameForAddress(ip: string): string | undefined;
+}
+
+export interface RequestHandlerOptions {
+  exchanger: HttpExchanger;
+  scheme: 'http' | 'https';
+  nameMap?: NameForAddress | undefined;
+  /** Root CA certificate served at `/_recall/ca.pem` and `/_recall/ca.der`; those paths answer 404 without it. */
+  caCertificatePem?: string | undefined;
+  /** Largest request body accepted, in bytes; larger ones get 413. @default 67108864 (64 MiB) */
+  maxRequestBodyBytes?: number | undefined;
+  logger: Logger;
+}
+
+/** The only URL paths Recall answers itself, on every host. */
+export const CA_PEM_PATH = '/_recall/ca.pem';
+export const CA_DER_PATH = '/_recall/ca.der';
+
+function derOf(pem: string): Buffer {
+  const match = /-----BEGIN CERTIFICATE-----([^-]+)-----END CERTIFICATE-----/.exec(pem);
+  return Buffer.from((match?.[1] ?? '').replace(/\s+/g, ''), 'base64');
+}
+
+function plain(res: ServerResponse, status: number, text: string, extra: Array<[string, string]> = []): void {
+  const body = Buffer.from(`${text}\n`, 'utf8');
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(
+    status,
+    flatOf([
+      ['Content-Type', 'text/plain; charset=utf-8'],
+      ['Content-Length', String(body.length)],
+      ...extra,
+    ]),
+  );
+  res.end(body);
+}
+
+function unmapped(ip: string | undefined): string | undefined {
+  return ip?.startsWith('::ffff:') ? ip.slice(7) : ip;
+}
+
+/** Host the client meant: Host header, absolute-form target, SNI, then the address→name map. */
+function hostOf(
+  req: IncomingMessage,
+  absoluteHost: string | undefined,
+  nameMap: NameForAddress | undefined,
+): string | undefined {
+  const header = req.headers.host ?? absoluteHost;
+  if (header) return header.toLowerCase();
+  const sni = (req.socket as TLSSocket).servername;
+  if (typeof sni === 'string' && sni !== '') return sni.toLowerCase();
+  const local = unmapped(req.socket.localAddress);
+  return local ? nameMap?.nameForAddress(local)?.toLowerCase() : undefined;
+}
+
+/**
+ * True when the request names this server's own address and port: forwarding it would send it straight back here,
+ * over and over (a client pointed at Recall directly instead of through a redirect).
+ */
+function isSelf(host: string, scheme: 'http' | 'https', req: IncomingMessage): boolean {
+  const target = splitHost(host, scheme === 'https' ? 443 : 80);
+  const local = unmapped(req.socket.localAddress);
+  if (!target || target.port !== req.socket.localPort || !local) return false;
+  const name = unmapped(target.hostname);
+  return (
+    name === local ||
+    name === 'localhost' ||
+    (isIP(name ?? '') !== 0 && (name === '0.0.0.0' || name === '::'))
+  );
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+export function createRequestHandler(
+  options: RequestHandlerOptions,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const { exchanger, scheme, nameMap, logger } = options;
+  const limit = options.maxRequestBodyBytes ?? 64 * 1024 * 1024;
+  const pem = options.caCertificatePem;
+  const der = pem ? derOf(pem) : undefined;
+
+  function serveCa(req: IncomingMessage, res: ServerResponse, path: string): void {
+    if (!pem || !der) return plain(res, 404, 'Recall: no CA certificate is configured on this server');
+    const body = path === CA_PEM_PATH ? Buffer.from(pem) : der;
+    const type = path === CA_PEM_PATH ? 'application/x-pem-file' : 'application/x-x509-ca-cert';
+    res.writeHead(
+      200,
+      flatOf([
+        ['Content-Type', type],
+        ['Content-Length', String(body.length)],
+      ]),
+    );
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    res.sendDate = false; // the recorded Date (if any) is the only one
+    let target = req.url ?? '/';
+    let absoluteHost: string | undefined;
+    const absolute = /^https?:\/\/([^/?#]*)(.*)$/i.exec(target);
+    if (absolute) {
+      absoluteHost = absolute[1];
+      target = absolute[2] || '/';
+    }
+    const path = target.split('?', 1)[0];
+    if ((path === CA_PEM_PATH || path === CA_DER_PATH) && (req.method === 'GET' || req.method === 'HEAD'))
+      return serveCa(req, res, path);
+    const host = hostOf(req, absoluteHost, nameMap);
+    if (!host)
+      return plain(res, 400, 'Recall: the request has no Host header and the connection gives no name');
+    if (isSelf(host, scheme, req)) {
+      return plain(res, 508, `Recall: ${host} is this Recall server itself; send requests for other hosts`, [
+        ['x-recall-error', RECALL_ERROR_CODES.LOOP],
+      ]);
+    }
+    const body = await readBody(req, limit);
+    if (!body)
+      return plain(res, 413, `Recall: request body larger than ${limit} bytes`, [['Connection', 'close']]);
+    const request: RecordedRequest = {
+      method: req.method ?? 'GET',
+      scheme,
+      host,
+      target,
+      httpVersion: req.httpVersion,
+      headers: pairsOf(req.rawHeaders),
+      body,
+    };
+    const aborter = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) aborter.abort();
+    });
+    let response;
+    try {
+      response = await exchanger.exchange(request, { signal: aborter.signal });
+    } catch (error) {
+      const code = isAutotestError(error) ? error.code : 'ERR_RECALL_INTERNAL';
+      const status = code === RECALL_ERROR_CODES.UPSTREAM_TIMEOUT ? 504 : 502;
+      logger.warn({ err: error, method: request.method, host, target }, 'upstream failed');
+      return plain(res, status, `Recall: ${(error as Error).message}`, [['x-recall-error', code]]);
+    }
+    const headers = withoutHopByHop(response.headers);
+    const iterator = response.body[Symbol.asyncIterator]();
+    try {
+      res.writeHead(response.status, response.statusText.replace(/[^\t\x20-\x7e]/g, ''), flatOf(headers));
+    } catch (error) {
+      await iterator.return?.();
+      logger.warn({ err: error, host, target }, 'response head not writable');
+      return plain(res, 502, `Recall: the response head cannot be sent (${(error as Error).message})`, [
+        ['x-recall-error', RECALL_ERROR_CODES.UPSTREAM_PROTOCOL],
+      ]);
+    }
+    try {
+      for (;;) {
+        if (res.destroyed) {
+          await iterator.return?.();
+          return;
+        }
+        const next = await iterator.next();
+        if (next.done) break;
+        if (!res.write(next.value)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      }
+      res.end();
+    } catch (error) {
+      // Headers are out: the only honest signal left is to cut the connection.
+      logger.warn(
+        { err: error, host, target, length: headerValue(headers, 'content-length') },
+        'response body failed',
+      );
+      res.destroy();
+    }
+  }
+
+  return (req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      logger.error({ err: error }, 'request handler failed');
+      if (!res.headersSent) plain(res, 500, 'Recall: internal error');
+      else res.destroy();
+    });
+  };
+}

@@ -1,0 +1,293 @@
+/**
+ * recall serve --mode record|replay|proxy [--archive FILE] [--listen ADDR] [--dns-port N] [--http-port N]
+ *              [--https-port N] [--ca-dir DIR] [--extra-ca PEM]… [--scrub-secrets]
+ * recall ls|show|stats ARCHIVE [--method M] [--host H] [--path PREFIX] [--status CODE|Nxx]
+ * recall export ARCHIVE OUTPUT [filters]      recall merge OUTPUT INPUT…
+ *
+ * Runs Recall's DNS, HTTP and HTTPS servers standalone ("static server, custom client"), and inspects archives.
+ * Errors print one line on stderr and exit 1. `serve` saves the archive (record mode) on SIGINT or SIGTERM.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { reasonOf, isAutotestError } from '../../lib/errors.js';
+import {
+  Archive,
+  ArchivingDNSClient,
+  ArchivingHTTPClient,
+  CertificateAuthority,
+  DeterministicScriptInjector,
+  DNSClient,
+  DNSServer,
+  HTTPClient,
+  HTTPServer,
+  HTTPSServer,
+  NameMap,
+  PlaybackDNSClient,
+  PlaybackHTTPClient,
+  RecallError,
+  archiveStats,
+  exchangeFilter,
+  exchangeLine,
+  urlOf,
+  type DnsResolver,
+  type ExchangeFilter,
+  type HttpExchanger,
+  type RecordedExchange,
+} from '../../lib/recall/index.js';
+
+type Mode = 'record' | 'replay' | 'proxy';
+interface ServeOptions {
+  mode: Mode;
+  archive?: string;
+  listen: string;
+  dnsPort: number;
+  httpPort: number;
+  httpsPort: number;
+  caDir?: string;
+  extraCa: string[];
+  scrubSecrets?: boolean;
+}
+
+const out = (line: string): boolean => process.stdout.write(`${line}\n`);
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new RecallError('ERR_RECALL_INVALID_OPTION', `Expected a port from 0 to 65535, got "${value}"`);
+  return n;
+}
+
+function withFilters(command: Command): Command {
+  return command
+    .option('--method <method>', 'only this method')
+    .option('--host <host>', 'only this host (with or without :port)')
+    .option('--path <prefix>', 'only paths starting with this prefix')
+    .option('--status <code>', 'only this status (404) or class (4xx)');
+}
+
+async function selected(file: string, filter: ExchangeFilter): Promise<Archive> {
+  return (await Archive.load(file)).filter(exchangeFilter(filter));
+}
+
+function bodyText(exchange: RecordedExchange, which: 'request' | 'response'): string {
+  const part = exchange[which];
+  if (part.body.length === 0) return '';
+  const encoded = part.headers.some(
+    ([n, v]) => n.toLowerCase() === 'content-encoding' && v.trim() !== '' && v.trim() !== 'identity',
+  );
+  const text = part.body.toString('utf8');
+  if (encoded || !Buffer.from(text, 'utf8').equals(part.body))
+    return `[${part.body.length} bytes, not text: stored as base64]`;
+  return text.length > 4096 ? `${text.slice(0, 4096)}\n[… ${text.length - 4096} more characters]` : text;
+}
+
+function show(exchange: RecordedExchange): void {
+  const { request, response } = exchange;
+  out(`${request.method} ${urlOf(request)} HTTP/${request.httpVersion}`);
+  for (const [n, v] of request.headers) out(`${n}: ${v}`);
+  const requestBody = bodyText(exchange, 'request');
+  if (requestBody) out(`\n${requestBody}`);
+  out(`\nHTTP/${response.httpVersion} ${response.status} ${response.statusText}`);
+  for (const [n, v] of response.headers) out(`${n}: ${v}`);
+  out(`\n${bodyText(exchange, 'response')}\n${'-'.repeat(72)}`);
+}
+
+async function serve(options: ServeOptions): Promise<void> {
+  if (options.mode !== 'proxy' && !options.archive) {
+    throw new RecallError(
+      'ERR_RECALL_INVALID_OPTION',
+      `--mode ${options.mode} needs --archive FILE (where to ${options.mode === 'record' ? 'save' : 'read'} the recording)`,
+    );
+  }
+  const archiveFile = options.archive ? resolve(options.archive) : undefined;
+  const archive = options.mode === 'replay' ? await Archive.load(archiveFile!) : Archive.create();
+  const extraCAs = await Promise.all(options.extraCa.map((f) => readFile(f, 'utf8')));
+  const caDir = resolve(options.caDir ?? join(dirname(archiveFile ?? resolve('recall.har')), 'recall-ca'));
+  const ca = await CertificateAuthority.open('/O=Recall/CN=Recall Test Root CA', { dir: caDir });
+  const nameMap = options.mode === 'replay' ? NameMap.fromRecorded(archive.recall.dns) : new NameMap();
+  let resolver: DnsResolver;
+  let exchanger: HttpExchanger;
+  let playback: PlaybackHTTPClient | undefined;
+  if (options.mode === 'record') {
+    resolver = new ArchivingDNSClient(new DNSClient(), { sink: archive.recall.dns });
+    const state = {
+      startTime: Date.parse(archive.recall.startedDateTime),
+      randomSeed: archive.recall.randomSeed,
+    };
+    exchanger = new ArchivingHTTPClient(
+      new DeterministicScriptInjector(new HTTPClient({ extraCAs }), { state }),
+      { archive, scrubSecrets: Boolean(options.scrubSecrets) },
+    );
+  } else if (options.mode === 'replay') {
+    resolver = new PlaybackDNSClient(archive.recall.dns);
+    exchanger = playback = new PlaybackHTTPClient(archive, { scrubSecrets: Boolean(options.scrubSecrets) });
+  } else {
+    resolver = new DNSClient();
+    exchanger = new HTTPClient({ extraCAs });
+  }
+  const host = options.listen;
+  const dns = await DNSServer.start({ resolver, host, port: options.dnsPort, nameMap });
+  const http = new HTTPServer({
+    exchanger,
+    host,
+    port: options.httpPort,
+    nameMap,
+    caCertificatePem: ca.rootCertificatePem,
+  });
+  const https = new HTTPSServer({ exchanger, host, port: options.httpsPort, nameMap, certificates: ca });
+  try {
+    await http.listen();
+    await https.listen();
+  } catch (error) {
+    await Promise.all([dns.close(), http.close(), https.close()]);
+    throw error;
+  }
+  out(`mode  ${options.mode}${archiveFile ? ` (archive ${archiveFile})` : ''}`);
+  out(`dns   ${host}:${dns.port} (udp, tcp)`);
+  out(`http  ${host}:${http.address().port}`);
+  out(`https ${host}:${https.address().port}`);
+  out(`ca    ${ca.rootCertificateFile} (also at /_recall/ca.pem and /_recall/ca.der)`);
+  out('ready: press Ctrl-C to stop' + (options.mode === 'record' ? ' and save' : ''));
+  const signal = await new Promise<NodeJS.Signals>((done) => {
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+  out(`${signal}: stopping`);
+  await Promise.all([dns.close(), http.close(), https.close()]);
+  await exchanger.close();
+  await ca.close();
+  if (options.mode === 'record' && archiveFile) {
+    await archive.save(archiveFile);
+    out(`saved ${archive.size} exchanges and ${archive.recall.dns.length} DNS answers to ${archiveFile}`);
+  }
+  if (playback) {
+    out(
+      `served ${playback.hits} from the archive, ${playback.misses().length} misses, ${playback.unused().length} unused`,
+    );
+    for (const miss of playback.misses())
+      out(
+        `MISS ${miss.method} ${miss.url}${miss.nearest ? ` (nearest ${miss.nearest.method} ${miss.nearest.url}: ${miss.nearest.differences.map((d) => d.field).join(', ')} differ)` : ''}`,
+      );
+  }
+}
+
+function run<A extends unknown[]>(action: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await action(...args);
+    } catch (error) {
+      const code = isAutotestError(error) ? ` [${error.code}]` : '';
+      process.stderr.write(`recall: ${reasonOf(error).replace(/\s*\n\s*/g, ' ')}${code}\n`);
+      process.exitCode = 1;
+    }
+  };
+}
+
+const program = new Command('recall')
+  .description(
+    'Recall: record and replay DNS, HTTP and HTTPS; inspect and edit archives (HAR 1.2 with _recall fields).',
+  )
+  .showHelpAfterError();
+
+program
+  .command('serve')
+  .description('run the DNS, HTTP and HTTPS servers until SIGINT/SIGTERM')
+  .addOption(
+    new Option('--mode <mode>', 'record, replay or proxy (proxy records nothing)')
+      .choices(['record', 'replay', 'proxy'])
+      .makeOptionMandatory(),
+  )
+  .option('--archive <file>', 'archive to write (record) or read (replay); .gz compresses')
+  .option('--listen <addr>', 'address to listen on', '127.0.0.1')
+  .addOption(
+    new Option('--dns-port <port>', 'DNS port, UDP and TCP (0 picks one)').default(0).argParser(port),
+  )
+  .addOption(new Option('--http-port <port>', 'HTTP port (0 picks one)').default(0).argParser(port))
+  .addOption(new Option('--https-port <port>', 'HTTPS port (0 picks one)').default(0).argParser(port))
+  .option(
+    '--ca-dir <dir>',
+    'folder of the root CA, reused when present (default: recall-ca beside the archive)',
+  )
+  .option(
+    '--extra-ca <file>',
+    'PEM trusted for upstream TLS besides the system roots (repeatable)',
+    collect,
+    [],
+  )
+  .option('--scrub-secrets', 'store Authorization, Cookie and Set-Cookie values as [scrubbed]')
+  .action(run((options: ServeOptions) => serve(options)));
+
+withFilters(
+  program
+    .command('ls')
+    .description('list entries: status, method, URL, body bytes, content type')
+    .argument('<archive>'),
+).action(
+  run(async (file: string, filter: ExchangeFilter) => {
+    for (const exchange of (await selected(file, filter)).exchanges) out(exchangeLine(exchange));
+  }),
+);
+
+withFilters(
+  program.command('show').description('print entries with headers and bodies').argument('<archive>'),
+).action(
+  run(async (file: string, filter: ExchangeFilter) => {
+    for (const exchange of (await selected(file, filter)).exchanges) show(exchange);
+  }),
+);
+
+withFilters(
+  program
+    .command('stats')
+    .description('count entries by host, method and status')
+    .argument('<archive>')
+    .option('--json', 'print JSON'),
+).action(
+  run(async (file: string, options: ExchangeFilter & { json?: boolean }) => {
+    const archive = await selected(file, options);
+    const stats = { ...archiveStats(archive.exchanges), dnsAnswers: archive.recall.dns.length };
+    if (options.json) return void out(JSON.stringify(stats, null, 2));
+    out(`entries ${stats.entries}, response bytes ${stats.responseBytes}, DNS answers ${stats.dnsAnswers}`);
+    for (const [title, counts] of [
+      ['host', stats.byHost],
+      ['method', stats.byMethod],
+      ['status', stats.byStatus],
+    ] as const) {
+      for (const [key, n] of Object.entries(counts).sort()) out(`${title.padEnd(6)} ${key} ${n}`);
+    }
+  }),
+);
+
+withFilters(
+  program
+    .command('export')
+    .description('write the selected entries to a new archive (.gz compresses)')
+    .argument('<archive>')
+    .argument('<output>'),
+).action(
+  run(async (file: string, output: string, filter: ExchangeFilter) => {
+    const archive = await selected(file, filter);
+    await archive.save(output);
+    out(`wrote ${archive.size} exchanges to ${output}`);
+  }),
+);
+
+program
+  .command('merge')
+  .description(
+    'merge archives into OUTPUT (the first input gives the initial state; repeats keep input order)',
+  )
+  .argument('<output>')
+  .argument('<inputs...>')
+  .action(
+    run(async (output: string, inputs: string[]) => {
+      const [first, ...rest] = await Promise.all(inputs.map((f) => Archive.load(f)));
+      for (const other of rest) first!.merge(other);
+      await first!.save(output);
+      out(`wrote ${first!.size} exchanges to ${output}`);
+    }),
+  );
+
+await program.parseAsync();

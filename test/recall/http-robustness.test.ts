@@ -1,0 +1,224 @@
+// What must never take the servers down or leave a client hanging: malformed HTTP, garbage on the TLS port,
+// unreachable or silent upstreams (502/504), bodies cut short (nothing half-recorded), hop-by-hop headers.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fetch } from 'undici';
+import {
+  Archive,
+  ArchivingHTTPClient,
+  CertificateAuthority,
+  HTTPClient,
+  HTTPSServer,
+  HTTPServer,
+  PlaybackHTTPClient,
+} from '../../lib/recall/index.js';
+import {
+  curl,
+  headerOf,
+  loopbackLookup,
+  redirectingAgent,
+  startOrigin,
+  type Origin,
+} from './http-fixtures.js';
+
+/** Sends raw bytes, returns whatever comes back before the server closes (or 2 s of silence). */
+function raw(port: number, bytes: Buffer | string): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const socket = net.connect(port, '127.0.0.1', () => socket.end(bytes));
+    socket.setTimeout(2000, () => socket.destroy());
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', () => undefined);
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+  });
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(condition()).toBe(true);
+}
+
+describe('HTTP and HTTPS servers under abuse', () => {
+  let dir: string;
+  let ca: CertificateAuthority;
+  let origin: Origin;
+  let seen: Array<{ method: string; headers: string[] }>;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'recall-abuse-'));
+    ca = await CertificateAuthority.open('/O=Recall Abuse Test', { dir: join(dir, 'ca') });
+    seen = [];
+    origin = await startOrigin((req, res) => {
+      seen.push({ method: req.method ?? '', headers: req.rawHeaders });
+      if (req.url === '/hang') return; // never answers
+      if (req.url === '/reset') {
+        res.writeHead(200, { 'Content-Length': '100000' });
+        res.write(Buffer.alloc(1000, 1));
+        setTimeout(() => res.socket?.destroy(), 20);
+        return;
+      }
+      if (req.url === '/slow') {
+        res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+        res.write(Buffer.alloc(1000, 2));
+        const timer = setInterval(() => res.write(Buffer.alloc(10, 3)), 20);
+        res.on('close', () => clearInterval(timer));
+        return;
+      }
+      res.writeHead(200, ['Content-Type', 'text/plain', 'Connection', 'close, X-Hop', 'X-Hop', 'drop me']);
+      res.end(`${req.method} ok`);
+    });
+  });
+
+  afterAll(async () => {
+    await origin.close();
+    await ca.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('answers malformed HTTP with 400 and keeps serving', async () => {
+    await using server = new HTTPServer({ exchanger: new PlaybackHTTPClient(Archive.create()) });
+    const { port } = await server.listen();
+    for (let i = 0; i < 20; i++) {
+      const reply = await raw(port, Buffer.concat([randomBytes(200), Buffer.from('\r\n\r\n')]));
+      expect(reply === '' || reply.startsWith('HTTP/1.1 400')).toBe(true);
+    }
+    expect(await raw(port, 'GET / HTTP/1.1\r\nHost: a.test\r\nContent-Length: nope\r\n\r\n')).toMatch(
+      /^HTTP\/1\.1 400/,
+    );
+    expect(
+      await raw(port, 'GET / HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'),
+    ).toMatch(/^HTTP\/1\.1 400/);
+    expect((await curl('http://a.test/after', port)).status).toBe(404);
+  });
+
+  it('survives garbage, plain HTTP and cut handshakes on the TLS port', async () => {
+    await using server = new HTTPSServer({
+      exchanger: new PlaybackHTTPClient(Archive.create()),
+      certificates: ca,
+    });
+    const { port } = await server.listen();
+    for (let i = 0; i < 20; i++) await raw(port, randomBytes(300));
+    await raw(port, 'GET / HTTP/1.1\r\nHost: a.test\r\n\r\n');
+    await raw(port, Buffer.from('16030100c8010000c40303', 'hex')); // a ClientHello cut short
+    await raw(port, '');
+    const file = join(dir, 'ca.pem');
+    await writeFile(file, ca.rootCertificatePem);
+    expect((await curl('https://a.test/after', port, ['--cacert', file])).status).toBe(404);
+  });
+
+  it('answers 502 when the upstream refuses and 504 when it stays silent', async () => {
+    const closed = net.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const closedPort = (closed.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const client = new HTTPClient({ lookup: loopbackLookup, timeoutMs: 300 });
+    await using server = new HTTPServer({ exchanger: client });
+    const { port } = await server.listen();
+    const refused = await curl(`http://gone.test:${closedPort}/`, port);
+    expect(refused.status).toBe(502);
+    expect(headerOf(refused.headers, 'x-recall-error')).toBe('ERR_RECALL_UPSTREAM_CONNECT');
+    const silent = await curl(`http://slow.test:${origin.port}/hang`, port);
+    expect(silent.status).toBe(504);
+    expect(headerOf(silent.headers, 'x-recall-error')).toBe('ERR_RECALL_UPSTREAM_TIMEOUT');
+    await client.close();
+    await client.close();
+  });
+
+  it('records nothing when the upstream dies mid-body or the client leaves mid-body', async () => {
+    const archive = Archive.create();
+    const recorder = new ArchivingHTTPClient(new HTTPClient({ lookup: loopbackLookup }), { archive });
+    await using server = new HTTPServer({ exchanger: recorder });
+    const { port } = await server.listen();
+    const agent = redirectingAgent(port);
+    const reset = await fetch(`http://o.test:${origin.port}/reset`, { dispatcher: agent });
+    await expect(reset.arrayBuffer()).rejects.toThrow();
+    const controller = new AbortController();
+    const slow = await fetch(`http://o.test:${origin.port}/slow`, {
+      dispatcher: agent,
+      signal: controller.signal,
+    });
+    const reader = slow.body!.getReader();
+    await reader.read();
+    controller.abort();
+    await until(() => recorder.inFlight === 0);
+    expect(archive.size).toBe(0);
+    const ok = await fetch(`http://o.test:${origin.port}/fine`, { dispatcher: agent });
+    expect(await ok.text()).toBe('GET ok');
+    expect(archive.size).toBe(1);
+    await agent.close();
+    await recorder.close();
+  });
+
+  it('forwards every method and drops hop-by-hop headers both ways', async () => {
+    const client = new HTTPClient({ lookup: loopbackLookup });
+    await using server = new HTTPServer({ exchanger: client });
+    const { port } = await server.listen();
+    for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'PROPFIND']) {
+      seen.length = 0;
+      const result = await curl(`http://o.test:${origin.port}/m`, port, [
+        '-X',
+        method,
+        '-H',
+        'Connection: X-Private',
+        '-H',
+        'X-Private: secret',
+        '-H',
+        'Keep-Alive: 5',
+        '-H',
+        'X-Kept: yes',
+      ]);
+      expect(result.body.toString()).toBe(`${method} ok`);
+      expect(headerOf(result.headers, 'x-hop')).toBeUndefined();
+      const names = seen[0]!.headers.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
+      expect(names).toContain('x-kept');
+      expect(names).not.toContain('x-private');
+      expect(seen[0]!.method).toBe(method);
+    }
+    await client.close();
+  });
+
+  it('answers Expect: 100-continue before the body is sent', async () => {
+    const client = new HTTPClient({ lookup: loopbackLookup });
+    await using server = new HTTPServer({ exchanger: client });
+    const { port } = await server.listen();
+    const reply = await new Promise<string>((resolve) => {
+      let text = '';
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.write(
+          `POST /m HTTP/1.1\r\nHost: o.test:${origin.port}\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`,
+        );
+      });
+      socket.on('data', (c: Buffer) => {
+        text += c.toString('latin1');
+        if (text === 'HTTP/1.1 100 Continue\r\n\r\n') socket.write('hello');
+      });
+      socket.on('close', () => resolve(text));
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n[^]*\r\nPOST ok\r\n/);
+    await client.close();
+  });
+
+  it('refuses a request for its own address instead of looping', async () => {
+    const client = new HTTPClient({ lookup: loopbackLookup });
+    await using server = new HTTPServer({ exchanger: client });
+    const { port } = await server.listen();
+    const loop = await curl(`http://127.0.0.1:${port}/`, port);
+    expect(loop.status).toBe(508);
+    expect(headerOf(loop.headers, 'x-recall-error')).toBe('ERR_RECALL_LOOP');
+    await client.close();
+  });
+
+  it('listens on port 0, reports the bound port, and closes idempotently', async () => {
+    const server = new HTTPServer({ exchanger: new PlaybackHTTPClient(Archive.create()) });
+    const bound = await server.listen();
+    expect(bound.port).toBeGreaterThan(0);
+    expect(server.address().port).toBe(bound.port);
+    await Promise.all([server.close(), server.close()]);
+    await server.close();
+    await expect(raw(bound.port, 'GET / HTTP/1.1\r\n\r\n')).resolves.toBe('');
+  });
+});
