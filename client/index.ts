@@ -1,4 +1,7 @@
 /** The device-side public API (`autotest/client`): what client control files and client tests import. */
 export { clientControl, type ClientControlContext, type ClientControlFile } from './control.js';
-export { Test, type TestArgs } from '../lib/test.js';
+export { ClientJob, runClientJob } from './client-job.js';
+export { runClientHarness } from './harness.js';
+export { Test, type TestArgs, type TestEnvironment } from '../lib/test.js';
+export type { RunTestArgs } from '../lib/job.js';
 export * from '../lib/errors.js';

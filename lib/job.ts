@@ -52,6 +52,8 @@ export interface JobOptions {
   signal?: AbortSignal;
   /** Where `setup` stamps are kept. @default `<results>/../.setup` */
   setupStateDir?: string;
+  /** The status file's name: `status.log` on the server, `status` on a device (as autotest). */
+  statusFileName?: string;
   /** Echoes each status line (autoserv prints them). */
   onStatus?: (entry: StatusLogEntry, indent: number, machine?: string) => void;
 }
@@ -69,7 +71,7 @@ export class Job {
     this.#options = options;
     this.testsDirs = options.testsDirs;
     this.signal = options.signal ?? new AbortController().signal;
-    const status = new StatusLogWriter(options.resultsDir);
+    const status = new StatusLogWriter(options.resultsDir, { fileName: options.statusFileName });
     if (options.onStatus) status.onEntry(options.onStatus);
     this.#root = { resultsDir: options.resultsDir, status, logger: options.logger };
   }
@@ -90,7 +92,7 @@ export class Job {
 
   /** A context writing to its own folder and status.log, for one machine of parallelSimple. */
   createContext(resultsDir: string, machine: string): JobContext {
-    const status = new StatusLogWriter(resultsDir);
+    const status = new StatusLogWriter(resultsDir, { fileName: this.#options.statusFileName });
     const onStatus = this.#options.onStatus;
     if (onStatus) status.onEntry((entry, indent) => onStatus(entry, indent, machine));
     return { resultsDir, status, logger: this.context.logger.child({ machine }), machine };
@@ -142,6 +144,19 @@ export class Job {
     this.record(`END ${status}`, tagged, tagged, '');
     this.#throwIfInterrupted();
     return status;
+  }
+
+  /** Records a test that could not start at all: START, its status, END. */
+  protected recordUnstartedTest(tagged: string, status: TestStatus, reason: string): TestStatus {
+    this.record('START', tagged, tagged);
+    this.record(status, tagged, tagged, reason);
+    this.record(`END ${status}`, tagged, tagged, '');
+    return status;
+  }
+
+  /** @internal Throws a JobError when the job was interrupted. */
+  protected throwIfInterrupted(): void {
+    this.#throwIfInterrupted();
   }
 
   /** Finds, loads and runs a test class in-process. The server job overrides this for client tests. */

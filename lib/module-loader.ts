@@ -6,7 +6,7 @@
  * Imports of the public API (`autotest`, `autotest/server`, `autotest/client`) are not bundled: they point
  * at the very modules the running job uses, so classes and error brands are shared, not copied.
  */
-import { build, type Message, type Plugin } from 'esbuild';
+import type { Message, Plugin } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
@@ -55,10 +55,22 @@ function formatBuildMessage(message: Message): string {
   return `${where}${message.text}`;
 }
 
-/** Bundles and imports a TypeScript (or JavaScript) module file. */
+/** Imports an already compiled module (on a device, where tests arrive compiled and there is no esbuild). */
+async function importCompiled(file: string): Promise<LoadedModule> {
+  try {
+    return { path: file, exports: (await import(pathToFileURL(file).href)) as Record<string, unknown>, locate: () => undefined };
+  } catch (error) {
+    throw new ModuleLoadError('ERR_MODULE_LOAD', `${file}: ${error instanceof Error ? error.message : String(error)}`, undefined, error);
+  }
+}
+
+/** Bundles and imports a TypeScript module file; JavaScript files are imported as they are. */
 export async function loadModule(path: string): Promise<LoadedModule> {
   const file = resolve(path);
   if (!existsSync(file)) throw new ModuleLoadError('ERR_MODULE_NOT_FOUND', `${path}: no such file`);
+  if (/\.(js|mjs)$/.test(file)) return importCompiled(file);
+  // Loaded lazily: the device-side bundle never compiles, and must not carry esbuild.
+  const { build } = await import('esbuild');
   let output;
   try {
     output = await build({

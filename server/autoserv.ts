@@ -16,7 +16,7 @@ import { builtInTestsDir } from '../lib/package-root.js';
 import { writeJobResults, type JobSummary } from '../lib/results/write-job-results.js';
 import type { StatusLogEntry } from '../lib/status-log.js';
 import type { ServerControlContext } from './control.js';
-import { hosts } from './hosts/index.js';
+import { createHost } from './hosts/index.js';
 import { ServerJob } from './server-job.js';
 
 /** autoserv's exit codes. */
@@ -101,7 +101,8 @@ export async function autoserv(options: AutoservOptions): Promise<AutoservResult
         job,
         machines,
         args,
-        hosts,
+        // Host connections log into the job's debug logs, as the machine's component.
+        hosts: { createHost: (machine, hostOptions) => createHost(machine, { logger: job.logger.child({ host: machine }), ...hostOptions }) },
         parallelSimple: (fn, list, opts) => job.parallelSimple(fn, list, opts),
       });
     } catch (runError) {
