@@ -8,7 +8,7 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parseControlArgs } from '../lib/args.js';
-import { loadControlFile } from '../lib/control-file.js';
+import { loadControlFile, type LoadedControlFile } from '../lib/control-file.js';
 import { AutotestError, JobError, isAutotestError, reasonOf } from '../lib/errors.js';
 import { writeKeyval } from '../lib/keyval.js';
 import { createLogger, openLevelFiles, type Logger } from '../lib/logging.js';
@@ -17,6 +17,7 @@ import { writeJobResults, type JobSummary } from '../lib/results/write-job-resul
 import type { StatusLogEntry } from '../lib/status-log.js';
 import type { ServerControlContext } from './control.js';
 import { createHost } from './hosts/index.js';
+import { runClientControlOnMachines } from './client-wrapper.js';
 import { ServerJob } from './server-job.js';
 
 /** autoserv's exit codes. */
@@ -50,14 +51,30 @@ export class ResultsDirError extends AutotestError {}
 
 function jobId(control: string): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `${stamp}-${basename(control).replace(/\.(ts|js)$/, '').replace(/^control$/, basename(resolve(control, '..')))}`;
+  return `${stamp}-${basename(control)
+    .replace(/\.(ts|js)$/, '')
+    .replace(/^control$/, basename(resolve(control, '..')))}`;
 }
 
 async function prepareResultsDir(dir: string): Promise<void> {
   if (existsSync(join(dir, 'status.log'))) {
-    throw new ResultsDirError('ERR_RESULTS_EXISTS', `results folder ${dir} already holds a job's status.log: choose another with -r`);
+    throw new ResultsDirError(
+      'ERR_RESULTS_EXISTS',
+      `results folder ${dir} already holds a job's status.log: choose another with -r`,
+    );
   }
   await mkdir(join(dir, 'debug'), { recursive: true });
+}
+
+/** Runs a server control file; an error thrown by its code is reported at the control file's line. */
+async function runServerControl(loaded: LoadedControlFile<ServerControlContext>, context: ServerControlContext): Promise<void> {
+  try {
+    await loaded.control.run(context);
+  } catch (runError) {
+    const where = loaded.locate(runError);
+    if (!where || isAutotestError(runError)) throw runError;
+    throw new JobError('ERR_CONTROL_RUN', `${where.file}:${where.line}:${where.column}: ${reasonOf(runError)}`, { cause: runError });
+  }
 }
 
 export async function autoserv(options: AutoservOptions): Promise<AutoservResult> {
@@ -90,26 +107,29 @@ export async function autoserv(options: AutoservOptions): Promise<AutoservResult
   try {
     const args = parseControlArgs(typeof options.args === 'string' ? options.args : (options.args ?? []));
     const loaded = await loadControlFile<ServerControlContext>(options.control);
-    if (loaded.control.testType !== 'server') {
-      throw new JobError('ERR_CONTROL_TYPE', `${options.control} is a client control file: run it on a machine with run-remote`);
-    }
     name = loaded.control.name;
-    await copyFile(loaded.path, join(resultsDir, 'control.srv'));
+    const connect: typeof createHost = (machine, hostOptions) =>
+      // Host connections log into the job's debug logs, as the machine's component.
+      createHost(machine, { logger: job.logger.child({ host: machine }), ...hostOptions });
     logger.info({ control: loaded.path, machines, args }, `running ${loaded.control.name}`);
-    try {
-      await loaded.control.run({
+    if (loaded.control.testType === 'client') {
+      if (machines.length === 0) {
+        throw new JobError(
+          'ERR_CONTROL_MACHINES',
+          `${options.control} is a client control file: give the machines to run it on with -m`,
+        );
+      }
+      await copyFile(loaded.path, join(resultsDir, 'control'));
+      await runClientControlOnMachines(job, loaded.path, args, connect);
+    } else {
+      await copyFile(loaded.path, join(resultsDir, 'control.srv'));
+      await runServerControl(loaded, {
         job,
         machines,
         args,
-        // Host connections log into the job's debug logs, as the machine's component.
-        hosts: { createHost: (machine, hostOptions) => createHost(machine, { logger: job.logger.child({ host: machine }), ...hostOptions }) },
+        hosts: { createHost: connect },
         parallelSimple: (fn, list, opts) => job.parallelSimple(fn, list, opts),
       });
-    } catch (runError) {
-      const where = loaded.locate(runError);
-      throw where && !isAutotestError(runError)
-        ? new JobError('ERR_CONTROL_RUN', `${where.file}:${where.line}:${where.column}: ${reasonOf(runError)}`, { cause: runError })
-        : runError;
     }
   } catch (caught) {
     error = caught;
@@ -119,15 +139,31 @@ export async function autoserv(options: AutoservOptions): Promise<AutoservResult
   if (error !== undefined || interrupted) {
     const reason = interrupted ? reasonOf(job.signal.reason) : reasonOf(error);
     job.rootContext.status.closeAll('END ABORT', reason);
-    job.record('INFO', undefined, undefined, reason, { job_abort_reason: reason.replace(/[\t\n\r\v\f]+/g, ' ') });
+    job.record('INFO', undefined, undefined, reason, {
+      job_abort_reason: reason.replace(/[\t\n\r\v\f]+/g, ' '),
+    });
     logger.error({ err: error }, `job ${interrupted ? 'interrupted' : 'aborted'}: ${reason}`);
   }
   const finished = Math.floor(Date.now() / 1000);
   await writeKeyval(join(resultsDir, 'keyval'), { job_finished: finished });
   const summary = await writeJobResults(
     resultsDir,
-    { name, started, finished, machines: [...machines], interrupted, ...(error !== undefined ? { error: reasonOf(error) } : {}) },
-    (passed) => (interrupted ? EXIT.interrupted : error !== undefined ? EXIT.jobError : passed ? EXIT.passed : EXIT.testFailed),
+    {
+      name,
+      started,
+      finished,
+      machines: [...machines],
+      interrupted,
+      ...(error !== undefined ? { error: reasonOf(error) } : {}),
+    },
+    (passed) =>
+      interrupted
+        ? EXIT.interrupted
+        : error !== undefined
+          ? EXIT.jobError
+          : passed
+            ? EXIT.passed
+            : EXIT.testFailed,
   );
   files.close();
   return { exitCode: summary.job.exitCode, resultsDir, summary };

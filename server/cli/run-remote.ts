@@ -1,0 +1,92 @@
+/**
+ * run-remote --remote HOST [--remote HOST2 ...] [-a ARGS] [--results-dir DIR] [--ssh-key K] TEST_OR_CONTROL ...
+ *
+ * Runs tests (names, control files or `suite:NAME`) on devices through autoserv, one job per test with all
+ * the hosts at once, shows progress, and ends with a summary table. Exits 0 only when every test passed.
+ */
+import { Command } from 'commander';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { reasonOf } from '../../lib/errors.js';
+import { builtInTestsDir } from '../../lib/package-root.js';
+import { autoserv, EXIT } from '../autoserv.js';
+import { setDefaultHostOptions } from '../hosts/index.js';
+import { renderSummary, summaryRows, type SummaryRow } from '../summary-table.js';
+import { resolveTests } from '../test-resolver.js';
+import { abortOnSignals } from './interrupt.js';
+import { progressPrinter } from './progress-printer.js';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+const program = new Command('run-remote')
+  .description('Run tests on devices and print a summary.')
+  .argument('<tests...>', 'test names, control files, or suite:NAME')
+  .requiredOption('--remote <host>', 'device to run on: host, user@host:port (repeatable)', collect, [])
+  .option('-a, --args <args>', "arguments for the tests' control files: 'word key=value'", '')
+  .option('--results-dir <dir>', 'where results go (default: results/run-remote-<date>-<time>)')
+  .option('--tests-dir <dir>', 'another folder of tests, searched before site_tests/ (repeatable)', collect, [])
+  .option('--ssh-key <file>', 'private key for the devices (repeatable)', collect, [])
+  .option('--ssh-user <user>', 'SSH user when a host has none', 'root')
+  .option('--known-hosts <file>', 'known_hosts file to check host keys against')
+  .option('--accept-new-host-keys', 'trust and remember the key of a device seen for the first time')
+  .option('--ssh-options <options>', 'accepted for compatibility with run_remote_tests.sh; ssh2 takes no OpenSSH options', '')
+  .option('-v, --verbose', 'print every status line')
+  .showHelpAfterError();
+
+program.parse();
+const opts = program.opts<{
+  remote: string[];
+  args: string;
+  resultsDir?: string;
+  testsDir: string[];
+  sshKey: string[];
+  sshUser: string;
+  knownHosts?: string;
+  acceptNewHostKeys?: boolean;
+  sshOptions: string;
+  verbose?: boolean;
+}>();
+
+setDefaultHostOptions({
+  ...(opts.sshKey.length ? { sshKey: opts.sshKey } : {}),
+  user: opts.sshUser,
+  ...(opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
+  acceptNewHostKeys: Boolean(opts.acceptNewHostKeys),
+});
+if (opts.sshOptions) process.stderr.write(`run-remote: --ssh-options is ignored (${opts.sshOptions}): use --ssh-key, --ssh-user, --known-hosts\n`);
+
+const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+const root = resolve(opts.resultsDir ?? join('results', `run-remote-${stamp}`));
+const testsDirs = [...opts.testsDir.map((d) => resolve(d)), builtInTestsDir];
+const controller = abortOnSignals();
+const keepAlive = setInterval(() => {}, 1 << 30);
+let exitCode: number = EXIT.passed;
+const rows: SummaryRow[] = [];
+try {
+  const tests = await resolveTests(program.args, testsDirs);
+  mkdirSync(root, { recursive: true });
+  for (const [index, test] of tests.entries()) {
+    if (controller.signal.aborted) break;
+    const resultsDir = join(root, tests.filter((t) => t.name === test.name).length > 1 ? `${test.name}.${index}` : test.name);
+    const progress = progressPrinter(process.stderr, test.name, opts.remote, Boolean(opts.verbose));
+    const result = await autoserv({
+      control: test.control,
+      machines: opts.remote,
+      resultsDir,
+      args: opts.args,
+      testsDirs: opts.testsDir,
+      signal: controller.signal,
+      onStatus: progress.onStatus,
+    });
+    progress.done(result.exitCode);
+    rows.push(...summaryRows(test.name, result.summary, opts.remote));
+    exitCode = Math.max(exitCode, result.exitCode === EXIT.interrupted ? EXIT.interrupted : result.exitCode);
+  }
+  process.stdout.write(renderSummary(rows, root, process.stdout.isTTY === true));
+} catch (error) {
+  process.stderr.write(`run-remote: ${reasonOf(error)}\n`);
+  exitCode = EXIT.jobError;
+}
+clearInterval(keepAlive);
+process.exitCode = exitCode;
+setTimeout(() => process.exit(), 100).unref();
