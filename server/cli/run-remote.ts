@@ -47,6 +47,8 @@ const opts = program.opts<{
   verbose?: boolean;
 }>();
 
+if (opts.remote.length === 0) program.error("error: required option '--remote <host>' not specified: name the device(s) to run on");
+
 setDefaultHostOptions({
   ...(opts.sshKey.length ? { sshKey: opts.sshKey } : {}),
   user: opts.sshUser,
