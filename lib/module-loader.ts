@@ -31,12 +31,13 @@ const PUBLIC_ENTRIES: Record<string, string> = {
   autotest: resolve(here, `../index${ownExtension}`),
   'autotest/server': resolve(here, `../server/index${ownExtension}`),
   'autotest/client': resolve(here, `../client/index${ownExtension}`),
+  'autotest/recall': resolve(here, `recall/index${ownExtension}`),
 };
 
 const publicApiPlugin: Plugin = {
   name: 'autotest-public-api',
   setup(b) {
-    b.onResolve({ filter: /^autotest(\/(server|client))?$/ }, (args) => ({
+    b.onResolve({ filter: /^autotest(\/(server|client|recall))?$/ }, (args) => ({
       path: pathToFileURL(PUBLIC_ENTRIES[args.path]!).href,
       external: true,
     }));

@@ -40,6 +40,7 @@ async function runBody(test: Test, args: TestArgs, options: LifecycleOptions, ba
   await setupOncePerVersion(test, args, options.setupStateDir, baseName);
   await test.warmup?.(args);
   const iterations = options.iterations ?? 1;
+  test.iterations = iterations;
   for (let i = 1; i <= iterations; i++) {
     test.iteration = i;
     options.logger.info({ iteration: i, iterations }, `iteration ${i} of ${iterations}`);

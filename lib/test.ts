@@ -37,6 +37,8 @@ export abstract class Test<A extends TestArgs = TestArgs> {
   version = 1;
   /** The current iteration, from 1; 0 before the first. */
   iteration = 0;
+  /** How many iterations this run has. */
+  iterations = 1;
 
   #env: TestEnvironment | undefined;
 

@@ -91,13 +91,16 @@ export class Autotest {
     return results;
   }
 
-  /** A client control file (as JavaScript) that runs one test with the given arguments. */
-  static controlForTest(name: string, args: Record<string, unknown>): string {
+  /**
+   * A client control file (as JavaScript) whose run() is `body`; the client API is in scope as `autotest`.
+   * @example Autotest.controlFile('dummy_Pass', "await job.runTest('dummy_Pass', {});")
+   */
+  static controlFile(name: string, body: string): string {
     return [
-      "import { clientControl } from 'autotest/client';",
+      "import * as autotest from 'autotest/client';",
       '',
-      `export default clientControl({ name: ${JSON.stringify(name)}, async run({ job }) {`,
-      `  await job.runTest(${JSON.stringify(name)}, ${JSON.stringify(args)});`,
+      `export default autotest.clientControl({ name: ${JSON.stringify(name)}, async run({ job }) {`,
+      `  ${body}`,
       '} });',
       '',
     ].join('\n');

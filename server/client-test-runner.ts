@@ -21,7 +21,7 @@ export interface ClientTestOptions {
   /** Seconds for the whole client run, on top of the test's own timeout. @default test timeout + 300, or none */
   timeout?: number;
   signal?: AbortSignal;
-  /** Wraps the test in a control file of your own: gets the runTest call as text, returns the control body. */
+  /** Wraps the runTest call (JavaScript text) in more code; the client API is in scope as `autotest`. */
   wrap?: (runTestCall: string) => string;
 }
 
@@ -45,9 +45,7 @@ export async function runClientTest(job: Job, name: string, host: SSHHost, args:
   const targetDir = options.resultsDir ?? job.context.resultsDir;
   const staging = await mkdtemp(join(tmpdir(), `autotest-client-${tagged}-`));
   const call = `await job.runTest(${JSON.stringify(name)}, ${JSON.stringify(args)});`;
-  const control = options.wrap
-    ? options.wrap(call)
-    : Autotest.controlForTest(name, args);
+  const control = Autotest.controlFile(name, options.wrap ? options.wrap(call) : call);
   const testTimeout = typeof args.timeout === 'number' ? args.timeout : undefined;
   const autotest = new Autotest(host, { logger: job.logger });
   try {

@@ -9,6 +9,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { silentLogger } from '../../lib/logging.js';
 import { Command, Option } from 'commander';
 import { reasonOf, isAutotestError } from '../../lib/errors.js';
 import {
@@ -287,6 +288,21 @@ program
       for (const other of rest) first!.merge(other);
       await first!.save(output);
       out(`wrote ${first!.size} exchanges to ${output}`);
+    }),
+  );
+
+program
+  .command('cleanup')
+  .description(
+    'remove the iptables rules and restore the sysctls that killed Recall runs left in this network namespace',
+  )
+  .option('--all', 'also undo the changes of runs that are still alive')
+  .action(
+    run(async (options: { all?: boolean }) => {
+      if (process.getuid?.() !== 0) throw new RecallError('ERR_RECALL_NOT_ROOT', 'recall cleanup needs root: run it with sudo');
+      const { cleanupLeftovers } = await import('../net/device-interception.js');
+      const cleaned = await cleanupLeftovers(silentLogger, { all: Boolean(options.all) });
+      out(cleaned.length ? `removed ${cleaned.join(', ')}` : 'nothing to clean up');
     }),
   );
 

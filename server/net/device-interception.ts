@@ -1,0 +1,91 @@
+/**
+ * Sends one device's DNS, HTTP and HTTPS to Recall's servers on this machine: iptables REDIRECT rules for
+ * that device only, and ICMP redirects turned off on the interface that reaches it (else the kernel would
+ * tell the device to bypass us when its traffic enters and leaves by the same interface). Every change is
+ * written to a state file before it is made, so a killed run is undone by the next one or `recall cleanup`.
+ */
+import { randomBytes } from 'node:crypto';
+import { reasonOf } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logging.js';
+import { currentNetns, listStates, removeState, saveState, type InterceptionState } from './interception-state.js';
+import { CHAIN_PREFIX, installRedirect, listRedirectChains, removeRedirect, type RedirectPorts } from './iptables-redirect.js';
+import { isAlive } from './interception-state.js';
+import type { RouteToHost } from './route-lookup.js';
+import { readSysctl, writeSysctl } from './sysctl.js';
+
+export class DeviceInterception {
+  readonly state: InterceptionState;
+  #removed = false;
+
+  private constructor(state: InterceptionState) {
+    this.state = state;
+  }
+
+  static async install(route: RouteToHost, ports: RedirectPorts, logger: Logger): Promise<DeviceInterception> {
+    const chain = `${CHAIN_PREFIX}${randomBytes(4).toString('hex')}`;
+    const interception = new DeviceInterception({ chain, pid: process.pid, netns: currentNetns(), host: route.address, sysctls: [] });
+    const state = interception.state;
+    try {
+      await saveState(state);
+      for (const key of ['net/ipv4/conf/all/send_redirects', `net/ipv4/conf/${route.device}/send_redirects`]) {
+        const previous = await readSysctl(key);
+        if (previous === '0') continue;
+        state.sysctls.push({ key, previous });
+        await saveState(state);
+        await writeSysctl(key, '0');
+      }
+      await installRedirect(chain, route.address, ports);
+      logger.info({ chain, host: route.address, ports, sysctls: state.sysctls }, `intercepting ${route.address}'s DNS, HTTP and HTTPS`);
+    } catch (error) {
+      await interception.remove(logger);
+      throw error;
+    }
+    return interception;
+  }
+
+  /** Undoes every change, newest first; each step runs even when another failed. Idempotent. */
+  async remove(logger: Logger): Promise<void> {
+    if (this.#removed) return;
+    this.#removed = true;
+    const errors = await undoState(this.state, logger);
+    if (errors.length > 0) throw errors[0];
+  }
+}
+
+async function undoState(state: InterceptionState, logger: Logger): Promise<unknown[]> {
+  const errors: unknown[] = [];
+  const step = async (what: string, fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (error) {
+      errors.push(error);
+      logger.error({ err: error, chain: state.chain }, `could not ${what}: ${reasonOf(error)}`);
+    }
+  };
+  await step(`remove iptables chain ${state.chain}`, () => removeRedirect(state.chain));
+  for (const { key, previous } of [...state.sysctls].reverse()) {
+    await step(`restore ${key}=${previous}`, () => writeSysctl(key, previous));
+  }
+  if (errors.length === 0) removeState(state.chain);
+  return errors;
+}
+
+/**
+ * Undoes what killed runs left in this network namespace: their state files, and any chain of ours whose
+ * owner is gone. With `all`, also the changes of runs still alive (an operator's `recall cleanup --all`).
+ */
+export async function cleanupLeftovers(logger: Logger, options: { all?: boolean } = {}): Promise<string[]> {
+  const cleaned: string[] = [];
+  for (const state of listStates({ deadOnly: !options.all })) {
+    if (state.pid === process.pid && !options.all) continue;
+    await undoState(state, logger);
+    cleaned.push(state.chain);
+  }
+  for (const { chain, pid } of await listRedirectChains()) {
+    if (cleaned.includes(chain) || (!options.all && pid !== undefined && isAlive(pid))) continue;
+    await removeRedirect(chain);
+    cleaned.push(chain);
+  }
+  if (cleaned.length > 0) logger.warn({ chains: cleaned }, `removed leftovers of earlier Recall runs: ${cleaned.join(', ')}`);
+  return cleaned;
+}

@@ -1,0 +1,135 @@
+/**
+ * `RecallServerTest`: the base of server tests that run a client test on a device while Recall answers the
+ * device's DNS, HTTP and HTTPS. A subclass sets the clients in `initialize` and then calls the base:
+ *
+ *   class test_MyTest extends RecallServerTest {
+ *     override async initialize(args) {
+ *       this.certificateAuthority = await CertificateAuthority.open('/O=Test', { dir: '/var/lib/my-test/ca' });
+ *       this.dnsClient = new DNSClient();
+ *       this.httpClient = new HTTPClient();
+ *       await super.initialize(args);
+ *     }
+ *     async runOnce({ host }) { await this.runTestOnHost('desktopui_UrlFetch', host); }
+ *   }
+ *
+ * Any of the three left unset means no such server (no CA: no HTTPS). The base refuses to run without root
+ * or against this machine, starts the servers on the address that reaches the device, redirects only that
+ * device's traffic to them, and undoes everything in cleanup, newest first, even after a failure halfway.
+ * A subclass that overrides `cleanup` must call `super.cleanup()`.
+ */
+import { reasonOf, TestError, TestFail } from '../lib/errors.js';
+import type { Job } from '../lib/job.js';
+import type { CertificateAuthority, DnsResolver, HttpExchanger } from '../lib/recall/index.js';
+import { DNSServer, HTTPServer, HTTPSServer, NameMap } from '../lib/recall/index.js';
+import { isPassing } from '../lib/status.js';
+import { Test, type TestArgs } from '../lib/test.js';
+import { runClientTest } from './client-test-runner.js';
+import type { SSHHost } from './hosts/index.js';
+import { cleanupLeftovers, DeviceInterception } from './net/device-interception.js';
+import { routeTo, type RouteToHost } from './net/route-lookup.js';
+
+export interface RecallServerArgs extends TestArgs {
+  host: SSHHost;
+}
+
+export abstract class RecallServerTest<A extends RecallServerArgs = RecallServerArgs> extends Test<A> {
+  /** Signs a certificate per host for HTTPS interception; unset means no HTTPS server. */
+  certificateAuthority: CertificateAuthority | undefined;
+  /** Answers the device's DNS questions (upstream, archiving or playback); unset means no DNS server. */
+  dnsClient: DnsResolver | undefined;
+  /** Answers the device's HTTP(S) requests; unset means no HTTP or HTTPS server. */
+  httpClient: HttpExchanger | undefined;
+  /** Names by address, shared by DNS and HTTP(S), so a request to a bare address still names its host. */
+  readonly nameMap = new NameMap();
+  /** How this machine reaches the device: its address there is the servers' address. */
+  route: RouteToHost | undefined;
+
+  #undo: { what: string; run: () => Promise<void> }[] = [];
+
+  /** The address the device reaches Recall at. */
+  get serverAddress(): string {
+    if (!this.route) throw new TestError('Recall is not set up yet: call super.initialize(args) first');
+    return this.route.localAddress;
+  }
+
+  /** Registers an undo step; cleanup runs them newest first. */
+  protected onCleanup(what: string, run: () => Promise<void>): void {
+    this.#undo.push({ what, run });
+  }
+
+  override async initialize(args: A): Promise<void> {
+    if (process.getuid?.() !== 0) {
+      throw new TestError('Recall needs root to redirect the device with iptables: run autoserv or run-remote as root');
+    }
+    if (!args.host) throw new TestError(`${this.name} needs a host: job.runTest('${this.name}', { host })`);
+    await cleanupLeftovers(this.logger);
+    this.route = await routeTo(args.host.hostname);
+    const host = this.route.localAddress;
+    const logger = this.logger;
+    // The servers call through these, so a subclass may swap its clients between iterations (record, then play back).
+    const resolver: DnsResolver = { resolve: (question, options) => this.#dns().resolve(question, options) };
+    const exchanger: HttpExchanger = { exchange: (request, options) => this.#http().exchange(request, options), close: async () => {} };
+
+    const ports: { dns?: number; http?: number; https?: number } = {};
+    if (this.dnsClient) {
+      const dns = await DNSServer.start({ resolver, host, port: 0, nameMap: this.nameMap, logger });
+      this.onCleanup('stop the DNS server', () => dns.close());
+      ports.dns = dns.port;
+    }
+    if (this.httpClient) {
+      const http = new HTTPServer({ exchanger, host, port: 0, nameMap: this.nameMap, caCertificatePem: this.certificateAuthority?.rootCertificatePem, logger });
+      this.onCleanup('stop the HTTP server', () => http.close());
+      ports.http = (await http.listen()).port;
+      if (this.certificateAuthority) {
+        const https = new HTTPSServer({ exchanger, host, port: 0, nameMap: this.nameMap, certificates: this.certificateAuthority, logger });
+        this.onCleanup('stop the HTTPS server', () => https.close());
+        ports.https = (await https.listen()).port;
+      }
+    }
+    const interception = await DeviceInterception.install(this.route, ports, logger);
+    this.onCleanup(`remove the iptables rules for ${this.route.address}`, () => interception.remove(logger));
+    logger.info({ server: host, device: this.route.address, ports }, `Recall serves ${args.host.hostname} from ${host}`);
+  }
+
+  #dns(): DnsResolver {
+    if (!this.dnsClient) throw new TestError('dnsClient was unset after the DNS server started');
+    return this.dnsClient;
+  }
+
+  #http(): HttpExchanger {
+    if (!this.httpClient) throw new TestError('httpClient was unset after the HTTP server started');
+    return this.httpClient;
+  }
+
+  /**
+   * Runs a client test on the host inside `RecallContext` (the device trusts our root CA and, if needed,
+   * uses us as DNS server and default route; all restored afterwards). Throws TestFail when it did not pass.
+   */
+  async runTestOnHost(test: string, host: SSHHost, args: Record<string, unknown> = {}): Promise<void> {
+    const server = JSON.stringify(this.serverAddress);
+    const result = await runClientTest(this.job as Job, test, host, args, {
+      resultsDir: this.outputDir,
+      subdirPrefix: this.name,
+      signal: this.signal,
+      wrap: (call) => `await autotest.withRecall(${server}, async () => { ${call} });`,
+    });
+    if (!isPassing(result.status)) {
+      throw new TestFail(`client test ${test} on ${host.hostname} ended ${result.status}: see ${this.name}/${typeof args.tag === 'string' ? `${test}.${args.tag}` : test}`);
+    }
+  }
+
+  /** Undoes everything initialize did, newest first; every step runs even when one fails. */
+  override async cleanup(_args?: A): Promise<void> {
+    const failures: string[] = [];
+    while (this.#undo.length > 0) {
+      const step = this.#undo.pop()!;
+      try {
+        await step.run();
+      } catch (error) {
+        failures.push(`${step.what}: ${reasonOf(error)}`);
+        this.logger.error({ err: error }, `cleanup could not ${step.what}`);
+      }
+    }
+    if (failures.length > 0) throw new TestError(`Recall cleanup failed: ${failures.join('; ')}`);
+  }
+}

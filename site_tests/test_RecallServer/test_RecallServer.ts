@@ -1,0 +1,130 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  Archive,
+  ArchivingDNSClient,
+  ArchivingHTTPClient,
+  CertificateAuthority,
+  DeterministicScriptInjector,
+  DNSClient,
+  HTTPClient,
+  PlaybackDNSClient,
+  PlaybackHTTPClient,
+} from 'autotest/recall';
+import { RecallServerTest, TestError, TestFail, type RecallServerArgs } from 'autotest';
+
+export interface RecallServerTestArgs extends RecallServerArgs {
+  /** The client test to run on the device. */
+  test: string;
+  /** Play this archive back (no recording). */
+  archive?: string;
+  /** 1: a plain proxy that records nothing. */
+  proxy_only?: string;
+  /** 1: any request missing from the archive fails the iteration. */
+  strict?: string;
+  /** PEM file(s) of extra CAs the upstream servers' certificates chain to, comma separated. */
+  extra_ca?: string;
+  /** Where the root CA lives, so devices keep trusting the same one. */
+  ca_dir?: string;
+  /** Arguments for the client test. */
+  clientArgs?: Record<string, string>;
+}
+
+type Mode = 'record' | 'replay' | 'proxy';
+const SYSTEM_CAS = '/etc/ssl/certs/ca-certificates.crt';
+
+/**
+ * Records a client test's network traffic on the first iteration and plays it back on the following ones
+ * (or plays back a given archive, or only proxies). The archive lands in the results folder as
+ * `archive.har.gz`, even when the client test fails; each playback iteration reports its misses.
+ */
+export class test_RecallServer extends RecallServerTest<RecallServerTestArgs> {
+  #mode: Mode = 'record';
+  #archive: Archive | undefined;
+  #saved = false;
+  #playback: PlaybackHTTPClient | undefined;
+  #dnsPlayback: PlaybackDNSClient | undefined;
+  /** Hits and DNS misses counted before this iteration (the playback clients count over their lifetime). */
+  #before = { hits: 0, dnsMisses: 0, misses: 0 };
+
+  get archiveFile(): string {
+    return join(this.outputDir, 'archive.har.gz');
+  }
+
+  override async initialize(args: RecallServerTestArgs): Promise<void> {
+    if (!args.test) throw new TestError("test_RecallServer needs the client test to run: -a 'desktopui_UrlFetch'");
+    if (args.proxy_only !== undefined && !['0', '1'].includes(String(args.proxy_only))) {
+      throw new TestError(`proxy_only must be 0 or 1, got ${JSON.stringify(args.proxy_only)}`);
+    }
+    this.#mode = String(args.proxy_only) === '1' ? 'proxy' : args.archive ? 'replay' : 'record';
+    this.certificateAuthority = await CertificateAuthority.open('/O=Recall/CN=Recall Root CA', { dir: args.ca_dir ?? '/var/lib/autotest-recall/ca' });
+    const ca = this.certificateAuthority;
+    this.onCleanup('close the certificate authority', () => ca.close());
+    const extraCAs = [SYSTEM_CAS, ...(args.extra_ca?.split(',') ?? [])].filter((f) => existsSync(f)).map((f) => readFileSync(f, 'utf8'));
+    const upstream = new HTTPClient({ extraCAs, logger: this.logger });
+    this.onCleanup('close upstream connections', () => upstream.close());
+
+    if (this.#mode === 'proxy') {
+      this.dnsClient = new DNSClient({ logger: this.logger });
+      this.httpClient = upstream;
+    } else if (this.#mode === 'replay') {
+      this.#usePlayback(await Archive.load(args.archive!).catch((error: unknown) => {
+        throw new TestError(`cannot play back ${args.archive}: ${(error as Error).message}`, { cause: error });
+      }));
+    } else {
+      const archive = (this.#archive = Archive.create());
+      const state = { startTime: Date.parse(archive.recall.startedDateTime), randomSeed: archive.recall.randomSeed };
+      this.dnsClient = new ArchivingDNSClient(new DNSClient({ logger: this.logger }), { sink: archive.recall.dns });
+      this.httpClient = new ArchivingHTTPClient(new DeterministicScriptInjector(upstream, { state, logger: this.logger }), { archive, logger: this.logger });
+      this.onCleanup('save the archive', () => this.#save());
+    }
+    await super.initialize(args);
+    await this.writeKeyval({ recall_mode: this.#mode, recall_server: this.serverAddress });
+  }
+
+  #usePlayback(archive: Archive): void {
+    for (const answer of archive.recall.dns) this.nameMap.addAnswer(answer);
+    this.dnsClient = this.#dnsPlayback = new PlaybackDNSClient(archive.recall.dns, { logger: this.logger });
+    this.httpClient = this.#playback = new PlaybackHTTPClient(archive, { logger: this.logger });
+  }
+
+  async #save(): Promise<void> {
+    if (!this.#archive || this.#saved) return;
+    await this.#archive.save(this.archiveFile);
+    this.#saved = true;
+    this.logger.info({ file: this.archiveFile, exchanges: this.#archive.size }, 'archive saved');
+  }
+
+  async runOnce(args: RecallServerTestArgs): Promise<void> {
+    if (this.#mode === 'record' && this.iteration > 1 && !this.#playback) {
+      // The first iteration recorded; the rest play the recording back.
+      await this.#save();
+      this.#usePlayback(await Archive.load(this.archiveFile));
+    }
+    this.#playback?.reset();
+    this.#before = { hits: this.#playback?.hits ?? 0, dnsMisses: this.#dnsPlayback?.missCount ?? 0, misses: this.#playback?.misses().length ?? 0 };
+    const tag = this.iterations > 1 ? `iteration${this.iteration}` : undefined;
+    try {
+      await this.runTestOnHost(args.test, args.host, { ...(args.clientArgs ?? {}), ...(tag ? { tag } : {}) });
+    } finally {
+      if (this.#mode === 'record' && this.iteration === 1) await this.#save();
+      if (this.#playback) await this.#reportMisses(String(args.strict) === '1');
+    }
+  }
+
+  async #reportMisses(strict: boolean): Promise<void> {
+    const misses = this.#playback!.misses().slice(this.#before.misses);
+    const dnsMisses = (this.#dnsPlayback?.missCount ?? 0) - this.#before.dnsMisses;
+    const hits = this.#playback!.hits - this.#before.hits;
+    await this.writeIterationKeyval({ recall_mode: 'replay' }, { recall_hits: hits, recall_misses: misses.length, recall_dns_misses: dnsMisses });
+    await writeFile(join(this.resultsDir, `misses.${this.iteration}.json`), JSON.stringify(misses, null, 2) + '\n');
+    for (const miss of misses) {
+      const nearest = miss.nearest ? ` (nearest ${miss.nearest.method} ${miss.nearest.url}: ${miss.nearest.differences.map((d) => d.field).join(', ')} differ)` : '';
+      this.logger.warn({ miss }, `MISS ${miss.method} ${miss.url}${nearest}`);
+    }
+    if (strict && misses.length > 0) {
+      throw new TestFail(`${misses.length} request(s) were not in the archive, first ${misses[0]!.method} ${misses[0]!.url} (strict=1)`);
+    }
+  }
+}
