@@ -12,6 +12,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { isAutotestError } from '../../lib/errors.js';
+import { buildDeviceTest, clientPackageDir } from '../device-build.js';
 import {
   PackageError,
   RepositoryFolder,
@@ -88,7 +89,9 @@ async function plannedUploads(flags: UploadFlags): Promise<{ ref: PackageRef; so
           `${kind.type} "${name}" not found: no folder ${dir}; check the name or --${kind.type}s-dir`,
         );
       }
-      planned.push({ ref: packageRef(kind.type, name), source: { dir, exclude } });
+      // Tests run on devices compiled: TypeScript becomes JavaScript there (see server/device-build.ts).
+      const source = kind.type === 'test' ? await buildDeviceTest(name, dir) : dir;
+      planned.push({ ref: packageRef(kind.type, name), source: { dir: source, exclude } });
     }
   }
   if (flags.client || flags.all)
@@ -136,7 +139,7 @@ async function main(argv: string[]): Promise<void> {
     .option('-p, --profiler <names>', 'profiler(s) to package, comma-separated', commaList)
     .option('-a, --all', 'package the client and every test, dep and profiler found')
     .option('-f, --file <files...>', 'upload existing package files as they are')
-    .option('--client-dir <dir>', 'the client bundle', 'dist/client')
+    .option('--client-dir <dir>', 'the client bundle (npm run build makes it)', clientPackageDir)
     .option('--tests-dir <dir>', 'folder with one folder per test', 'site_tests')
     .option('--deps-dir <dir>', 'folder with one folder per dep', 'deps')
     .option('--profilers-dir <dir>', 'folder with one folder per profiler', 'profilers')
