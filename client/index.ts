@@ -5,3 +5,5 @@ export { runClientHarness } from './harness.js';
 export { Test, type TestArgs, type TestEnvironment } from '../lib/test.js';
 export type { RunTestArgs } from '../lib/job.js';
 export * from '../lib/errors.js';
+export { RecallContext, withRecall, RECALL_CA_PATH, type RecallContextOptions } from './recall-context.js';
+export { RecallContextError } from './recall-context-error.js';

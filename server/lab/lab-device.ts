@@ -1,7 +1,8 @@
 /**
  * One lab device: a network namespace with its own mount and UTS namespaces, where a small init script mounts
  * the device's private files and keeps a real sshd running. Nothing a device does reaches the real machine's
- * /etc/resolv.conf, trust store, /root, /tmp, /run or /usr/local (an overlay whose upper layer is a tmpfs).
+ * /etc/resolv.conf, trust store, /root (with the NSS database Chromium reads), /tmp, /run or /usr/local (an
+ * overlay whose upper layer is a tmpfs).
  *
  * The init gives the device its own boot id (bound over /proc/sys/kernel/random/boot_id) and a `reboot`
  * command that ends every process of the device but the init, which then "boots" it again with a new boot id:
@@ -132,6 +133,11 @@ export async function prepareDevice(
   });
   await appendFile(join(dir, 'ssl-certs/ca-certificates.crt'), caPem);
   await writeFile(join(dir, 'local-ca/autotest-lab-public-ca.crt'), caPem);
+  // Chromium on Linux ignores the system store: it trusts what root's NSS database (~/.pki/nssdb) holds.
+  const nssDb = `sql:${join(dir, 'home/.pki/nssdb')}`;
+  await mkdir(join(dir, 'home/.pki/nssdb'), { recursive: true, mode: 0o700 });
+  await system('certutil', ['-N', '-d', nssDb, '--empty-password']);
+  await system('certutil', ['-A', '-d', nssDb, '-t', 'C,,', '-n', 'autotest lab public CA', '-i', caCertPath]);
   const hostKeyPublic = (await readFile(join(dir, 'ssh_host_ed25519_key.pub'), 'utf8')).trim();
   return { dir, hostKeyPublic };
 }
