@@ -1,0 +1,106 @@
+/** Loads one URL in a fresh tab over the DevTools protocol and reports what a test needs to judge it. */
+import { createHash } from 'node:crypto';
+import type { CdpEvent, CdpPipe } from './cdp-pipe.js';
+
+/** Elements the lab's pages fill from their scripts (server/lab/internet-sites.ts): their text is recorded. */
+export const MARKER_IDS = ['app', 'clock', 'random', 'final', 'site', 'title'] as const;
+
+export interface PageVisit {
+  readonly url: string;
+  /** Where the tab ended up (after redirects). */
+  readonly finalUrl: string;
+  /** HTTP status of the main document (the last one, after redirects); undefined when none arrived. */
+  readonly status: number | undefined;
+  /** Set when the navigation failed (`net::ERR_NAME_NOT_RESOLVED`, …) or the load event never came. */
+  readonly error: string | undefined;
+  readonly loadMs: number;
+  /** Bytes received over the network (encodedDataLength of every finished request). */
+  readonly bytes: number;
+  readonly requests: number;
+  readonly failedRequests: number;
+  readonly redirects: number;
+  readonly readyState: string;
+  /** `typeof window` as the page's script context sees it: 'object' when scripts run. */
+  readonly windowType: string;
+  /** SHA-256 of `document.documentElement.outerHTML` after load: compare two runs with it. */
+  readonly htmlSha256: string;
+  /** Text of the marker elements present on the page. */
+  readonly markers: Readonly<Record<string, string>>;
+}
+
+const PAGE_STATE = `JSON.stringify({
+  readyState: document.readyState,
+  windowType: typeof window,
+  href: location.href,
+  html: document.documentElement ? document.documentElement.outerHTML : '',
+  markers: Object.fromEntries(${JSON.stringify(MARKER_IDS)}
+    .map((id) => [id, document.getElementById(id)])
+    .filter(([, el]) => el)
+    .map(([id, el]) => [id, el.textContent])),
+})`;
+
+export async function visitPage(cdp: CdpPipe, url: string, timeoutMs: number): Promise<PageVisit> {
+  const { targetId } = await cdp.send<{ targetId: string }>('Target.createTarget', { url: 'about:blank' });
+  try {
+    const { sessionId } = await cdp.send<{ sessionId: string }>('Target.attachToTarget', { targetId, flatten: true });
+    const documents: { loaderId: string; frameId: string; status: number; url: string }[] = [];
+    let bytes = 0;
+    let requests = 0;
+    let failedRequests = 0;
+    let redirects = 0;
+    let onLoad: () => void = () => undefined;
+    const loaded = new Promise<void>((resolve) => (onLoad = resolve));
+    const stop = cdp.onEvent((event: CdpEvent) => {
+      if (event.sessionId !== sessionId) return;
+      const p = event.params;
+      if (event.method === 'Network.responseReceived' && p.type === 'Document') {
+        documents.push({ loaderId: p.loaderId, frameId: p.frameId, status: p.response.status, url: p.response.url });
+      } else if (event.method === 'Network.requestWillBeSent' && p.redirectResponse) redirects += 1;
+      else if (event.method === 'Network.loadingFinished') {
+        bytes += p.encodedDataLength ?? 0;
+        requests += 1;
+      } else if (event.method === 'Network.loadingFailed') failedRequests += 1;
+      else if (event.method === 'Page.loadEventFired') onLoad();
+    });
+    try {
+      await cdp.send('Page.enable', {}, { sessionId });
+      await cdp.send('Network.enable', {}, { sessionId });
+      const started = performance.now();
+      const navigation = await cdp.send<{ frameId: string; loaderId?: string; errorText?: string }>('Page.navigate', { url }, { sessionId, timeoutMs });
+      let error = navigation.errorText || undefined;
+      if (!error) {
+        let timer: NodeJS.Timeout | undefined;
+        const late = await Promise.race([
+          loaded.then(() => false),
+          new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs))),
+        ]);
+        clearTimeout(timer);
+        if (late) error = `the load event did not fire within ${timeoutMs} ms`;
+      }
+      const loadMs = Math.round(performance.now() - started);
+      const main = documents.filter((d) => d.frameId === navigation.frameId).at(-1);
+      const evaluated = await cdp.send<{ result: { value?: string }; exceptionDetails?: { text: string } }>('Runtime.evaluate', { expression: PAGE_STATE, returnByValue: true }, { sessionId });
+      if (evaluated.exceptionDetails) throw new Error(`reading the page's state failed: ${evaluated.exceptionDetails.text}`);
+      const state = JSON.parse(evaluated.result.value ?? '{}') as { readyState: string; windowType: string; href: string; html: string; markers: Record<string, string> };
+      return {
+        url,
+        finalUrl: state.href,
+        status: main?.status,
+        error,
+        loadMs,
+        bytes,
+        requests,
+        failedRequests,
+        redirects,
+        readyState: state.readyState,
+        windowType: state.windowType,
+        htmlSha256: createHash('sha256').update(state.html).digest('hex'),
+        markers: state.markers,
+      };
+    } finally {
+      stop();
+    }
+  } finally {
+    await cdp.send('Target.closeTarget', { targetId }).catch(() => undefined);
+  }
+}
