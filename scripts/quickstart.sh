@@ -20,11 +20,11 @@ fi
 npm run build --silent
 
 if [ -f dist/server/cli/lab.js ] && [ -f site_tests/test_RecallServer/control.ts ]; then
-  lab=qs$$
+  lab=qs$(( $$ % 100000 ))
   trap 'node bin/lab.js down --name "$lab" >/dev/null 2>&1 || true' EXIT
   node bin/lab.js up --name "$lab" --devices 1
   node bin/lab.js run --name "$lab" -- sh -c \
-    'node bin/run-remote.js --remote "${LAB_DEVICES%% *}" --ssh-key "$LAB_SSH_KEY" test_RecallServer -a "desktopui_UrlFetch num_iterations=3"'
+    'node bin/run-remote.js --remote "${LAB_DEVICES%% *}" --ssh-key "$LAB_SSH_KEY" --known-hosts "$LAB_KNOWN_HOSTS" test_RecallServer -a "desktopui_UrlFetch num_iterations=3"'
 else
   node bin/autoserv.js site_tests/dummy_PassServer/control.ts
 fi

@@ -119,6 +119,8 @@ export class test_RecallServer extends RecallServerTest<RecallServerTestArgs> {
     const hits = this.#playback!.hits - this.#before.hits;
     await this.writeIterationKeyval({ recall_mode: 'replay' }, { recall_hits: hits, recall_misses: misses.length, recall_dns_misses: dnsMisses });
     await writeFile(join(this.resultsDir, `misses.${this.iteration}.json`), JSON.stringify(misses, null, 2) + '\n');
+    // DNS misses include the browser's background lookups that the recording could not answer either.
+    await writeFile(join(this.resultsDir, `dns-misses.${this.iteration}.json`), JSON.stringify(this.#dnsPlayback?.misses ?? [], null, 2) + '\n');
     for (const miss of misses) {
       const nearest = miss.nearest ? ` (nearest ${miss.nearest.method} ${miss.nearest.url}: ${miss.nearest.differences.map((d) => d.field).join(', ')} differ)` : '';
       this.logger.warn({ miss }, `MISS ${miss.method} ${miss.url}${nearest}`);
