@@ -61,14 +61,25 @@ export interface Exchange {
   signal?: AbortSignal;
 }
 
-/** Sends one query over UDP and resolves with the first well-formed response that matches its id and question. */
-export function exchangeUdp({ server, query, timeoutMs, signal }: Exchange): Promise<DecodedPacket> {
+/**
+ * Runs one exchange on a socket: `finish` settles it once, with the timeout, the abort signal and the socket's
+ * errors all routed through it, and always releases the socket.
+ */
+function exchangeOn<S extends { on(event: 'error', listener: (error: Error) => void): unknown }>(
+  { server, timeoutMs, signal }: Exchange,
+  transport: 'UDP' | 'TCP',
+  socket: S,
+  release: (socket: S) => void,
+  start: (finish: (error: unknown, response?: DecodedPacket) => void) => void,
+): Promise<DecodedPacket> {
   return new Promise((resolve, reject) => {
-    const socket = createSocket(isIPv6(server.host) ? 'udp6' : 'udp4');
+    let settled = false;
     const finish = (error: unknown, response?: DecodedPacket): void => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
-      socket.close();
+      release(socket);
       if (response) resolve(response);
       else reject(error);
     };
@@ -79,67 +90,72 @@ export function exchangeUdp({ server, query, timeoutMs, signal }: Exchange): Pro
       finish(
         new RecallError(
           'ERR_DNS_UPSTREAM_FAILED',
-          `UDP exchange with ${server.host}:${server.port} failed: ${error.message}`,
-          { cause: error },
+          `${transport} exchange with ${server.host}:${server.port} failed: ${error.message}`,
+          {
+            cause: error,
+          },
         ),
       ),
     );
-    socket.on('message', (message) => {
-      const response = decodeMatching(message, query);
-      if (response) finish(undefined, response);
-      // Anything else (late answers to an earlier try, spoofed or garbage packets) is ignored on purpose.
-    });
-    socket.send(encodeMessage(query), server.port, server.host);
+    start(finish);
   });
 }
 
-/** Sends one query over TCP and resolves with the response. */
-export function exchangeTcp({ server, query, timeoutMs, signal }: Exchange): Promise<DecodedPacket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: server.host, port: server.port });
-    const frames = new DnsFrameReader();
-    const finish = (error: unknown, response?: DecodedPacket): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      socket.destroy();
-      if (response) resolve(response);
-      else reject(error);
-    };
-    const onAbort = (): void => finish(signal?.reason);
-    const timer = setTimeout(() => finish(timeoutError(server, timeoutMs)), timeoutMs);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    socket.on('error', (error) =>
-      finish(
-        new RecallError(
-          'ERR_DNS_UPSTREAM_FAILED',
-          `TCP exchange with ${server.host}:${server.port} failed: ${error.message}`,
-          { cause: error },
-        ),
-      ),
-    );
-    socket.on('end', () =>
-      finish(
-        new RecallError(
-          'ERR_DNS_UPSTREAM_FAILED',
-          `${server.host}:${server.port} closed the TCP connection without answering`,
-        ),
-      ),
-    );
-    socket.on('data', (chunk) => {
-      for (const message of frames.push(chunk)) {
+/** Sends one query over UDP and resolves with the first well-formed response that matches its id and question. */
+export function exchangeUdp(exchange: Exchange): Promise<DecodedPacket> {
+  const { server, query } = exchange;
+  const socket = createSocket(isIPv6(server.host) ? 'udp6' : 'udp4');
+  return exchangeOn(
+    exchange,
+    'UDP',
+    socket,
+    (s) => s.close(),
+    (finish) => {
+      socket.on('message', (message) => {
         const response = decodeMatching(message, query);
-        if (response) return finish(undefined, response);
-      }
-      if (frames.overflowed)
+        if (response) finish(undefined, response);
+        // Anything else (late answers to an earlier try, spoofed or garbage packets) is ignored on purpose.
+      });
+      socket.send(encodeMessage(query), server.port, server.host);
+    },
+  );
+}
+
+/** Sends one query over TCP and resolves with the response. */
+export function exchangeTcp(exchange: Exchange): Promise<DecodedPacket> {
+  const { server, query } = exchange;
+  const socket = connect({ host: server.host, port: server.port });
+  const frames = new DnsFrameReader();
+  return exchangeOn(
+    exchange,
+    'TCP',
+    socket,
+    (s) => s.destroy(),
+    (finish) => {
+      socket.on('end', () =>
         finish(
           new RecallError(
             'ERR_DNS_UPSTREAM_FAILED',
-            `${server.host}:${server.port} sent an oversized TCP frame`,
+            `${server.host}:${server.port} closed the TCP connection without answering`,
           ),
-        );
-    });
-    socket.write(frameDnsMessage(encodeMessage(query)));
-  });
+        ),
+      );
+      socket.on('data', (chunk) => {
+        for (const message of frames.push(chunk)) {
+          const response = decodeMatching(message, query);
+          if (response) return finish(undefined, response);
+        }
+        if (frames.overflowed)
+          finish(
+            new RecallError(
+              'ERR_DNS_UPSTREAM_FAILED',
+              `${server.host}:${server.port} sent an oversized TCP frame`,
+            ),
+          );
+      });
+      socket.write(frameDnsMessage(encodeMessage(query)));
+    },
+  );
 }
 
 function timeoutError(server: DnsServerAddress, timeoutMs: number): RecallError {
