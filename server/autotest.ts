@@ -124,12 +124,19 @@ export class Autotest {
     this.#logger.info({ pid, remoteResults }, 'client started');
 
     const relay = new ClientStatusRelay(options.job, { subdirPrefix: options.subdirPrefix });
+    // An interruption stops the device's job at once, not at the next poll: whoever waits for this run (a
+    // server test's cleanup) then knows the device is back as it was.
+    const stopper = { stopping: undefined as Promise<void> | undefined };
+    const stop = () => (stopper.stopping ??= this.#kill(pid));
+    options.signal?.addEventListener('abort', stop, { once: true });
     let exitCode: number | undefined;
     let failure: string | undefined;
     try {
-      exitCode = await this.#follow(relay, remoteResults, pid, bootId, options);
+      exitCode = await this.#follow(relay, remoteResults, bootId, stop, options);
     } catch (error) {
       failure = reasonOf(error);
+    } finally {
+      options.signal?.removeEventListener('abort', stop);
     }
     if (failure !== undefined) relay.abortOpenGroups(failure);
     else if (relay.openGroups > 0) relay.abortOpenGroups(`client job ended (exit code ${exitCode}) without closing its tests`);
@@ -141,7 +148,7 @@ export class Autotest {
   }
 
   /** Polls the status file until the harness writes its exit code; returns it. */
-  async #follow(relay: ClientStatusRelay, remoteResults: string, pid: number, bootId: string, options: ClientRunOptions): Promise<number> {
+  async #follow(relay: ClientStatusRelay, remoteResults: string, bootId: string, stop: () => Promise<void>, options: ClientRunOptions): Promise<number> {
     const deadline = options.timeout ? Date.now() + options.timeout * 1000 : Infinity;
     const statusFile = posix.join(remoteResults, 'status');
     const exitFile = posix.join(remoteResults, '.autotestd', 'exit_code');
@@ -149,12 +156,12 @@ export class Autotest {
     let killed = false;
     for (;;) {
       if (options.signal?.aborted && !killed) {
-        await this.#kill(pid);
+        await stop();
         killed = true;
       }
       if (Date.now() > deadline && !killed) {
         this.#logger.warn({ timeout: options.timeout }, 'client job timed out: stopping it');
-        await this.#kill(pid);
+        await stop();
         killed = true;
       }
       let output: string;
@@ -192,7 +199,7 @@ export class Autotest {
 
   async #kill(pid: number): Promise<void> {
     // The harness leads its own process group (started detached): TERM lets it record ABORT, KILL follows.
-    const script = `kill -TERM -${pid} 2>/dev/null; i=0; while kill -0 -${pid} 2>/dev/null && [ $i -lt 20 ]; do sleep 0.5; i=$((i+1)); done; kill -KILL -${pid} 2>/dev/null; true`;
+    const script = `kill -TERM -${pid} 2>/dev/null; i=0; while kill -0 -${pid} 2>/dev/null && [ $i -lt 60 ]; do sleep 0.5; i=$((i+1)); done; kill -KILL -${pid} 2>/dev/null; true`;
     await this.host.run(script, { timeout: 30, ignoreStatus: true }).catch(() => undefined);
   }
 

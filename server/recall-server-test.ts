@@ -45,6 +45,8 @@ export abstract class RecallServerTest<A extends RecallServerArgs = RecallServer
   route: RouteToHost | undefined;
 
   #undo: { what: string; run: () => Promise<void> }[] = [];
+  /** Client runs in flight: cleanup waits for them, so the device is restored before Recall goes away. */
+  readonly #clientRuns = new Set<Promise<unknown>>();
 
   /** The address the device reaches Recall at. */
   get serverAddress(): string {
@@ -107,12 +109,14 @@ export abstract class RecallServerTest<A extends RecallServerArgs = RecallServer
    */
   async runTestOnHost(test: string, host: SSHHost, args: Record<string, unknown> = {}): Promise<void> {
     const server = JSON.stringify(this.serverAddress);
-    const result = await runClientTest(this.job as Job, test, host, args, {
+    const running = runClientTest(this.job as Job, test, host, args, {
       resultsDir: this.outputDir,
       subdirPrefix: this.name,
       signal: this.signal,
       wrap: (call) => `await autotest.withRecall(${server}, async () => { ${call} });`,
     });
+    this.#clientRuns.add(running);
+    const result = await running.finally(() => this.#clientRuns.delete(running));
     if (!isPassing(result.status)) {
       throw new TestFail(`client test ${test} on ${host.hostname} ended ${result.status}: see ${this.name}/${typeof args.tag === 'string' ? `${test}.${args.tag}` : test}`);
     }
@@ -121,6 +125,8 @@ export abstract class RecallServerTest<A extends RecallServerArgs = RecallServer
   /** Undoes everything initialize did, newest first; every step runs even when one fails. */
   override async cleanup(_args?: A): Promise<void> {
     const failures: string[] = [];
+    // A stopped test may still have its client job winding down on the device (it was just told to stop).
+    await Promise.allSettled([...this.#clientRuns]);
     while (this.#undo.length > 0) {
       const step = this.#undo.pop()!;
       try {

@@ -73,19 +73,26 @@ function answer(
 /** Starts the authority on 127.0.0.1, UDP and TCP on the same free port. */
 export async function startAuthority(options: AuthorityOptions): Promise<Authority> {
   const log: string[] = [];
-  const udp = createSocket('udp4');
-  await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
-  const port = udp.address().port;
-  udp.on('message', (message, remote) => {
-    try {
-      const query = dnsPacket.decode(message);
-      log.push(`udp ${query.questions?.[0]?.type} ${query.questions?.[0]?.name}`);
-      const reply = answer(query, options, true);
-      if (reply) udp.send(reply, remote.port, remote.address);
-    } catch {
-      // garbage: an authority ignores it
-    }
-  });
+  const openUdp = async (wanted: number) => {
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(wanted, '127.0.0.1', () => resolve());
+    });
+    socket.on('message', (message, remote) => {
+      try {
+        const query = dnsPacket.decode(message);
+        log.push(`udp ${query.questions?.[0]?.type} ${query.questions?.[0]?.name}`);
+        const reply = answer(query, options, true);
+        if (reply) socket.send(reply, remote.port, remote.address);
+      } catch {
+        // garbage: an authority ignores it
+      }
+    });
+    return socket;
+  };
+  let udp = await openUdp(0);
+  let port = udp.address().port;
   const sockets = new Set<Socket>();
   const tcp = createServer((socket) => {
     sockets.add(socket);
@@ -108,10 +115,24 @@ export async function startAuthority(options: AuthorityOptions): Promise<Authori
       }
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    tcp.once('error', reject);
-    tcp.listen(port, '127.0.0.1', () => resolve());
-  });
+  // TCP may find the UDP port's number taken by someone else: then move both to a fresh port.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen(port, '127.0.0.1', () => {
+          tcp.off('error', reject);
+          resolve();
+        });
+      });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 8) throw error;
+      await new Promise<void>((resolve) => udp.close(() => resolve()));
+      udp = await openUdp(0);
+      port = udp.address().port;
+    }
+  }
   let closed: Promise<void> | undefined;
   return {
     port,
