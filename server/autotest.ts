@@ -175,6 +175,9 @@ export class Autotest {
       relay.push(output.slice(0, at));
       const exit = output.slice(at + marker.length).trim();
       if (exit) {
+        // The harness may have written its last lines between our read of the status file and of the exit code:
+        // the file is final now, so read what is left of it once more.
+        relay.push((await this.host.run(`tail -c +${relay.offset + 1} ${quote(statusFile)} 2>/dev/null`, { timeout: 60, ignoreStatus: true })).stdout);
         if (killed && options.signal?.aborted) throw new TestAbort(reasonOf(options.signal.reason));
         if (killed) throw new TestAbort(`client job timed out after ${options.timeout}s`);
         return Number(exit);

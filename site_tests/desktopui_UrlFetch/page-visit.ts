@@ -39,6 +39,10 @@ const PAGE_STATE = `JSON.stringify({
     .map(([id, el]) => [id, el.textContent])),
 })`;
 
+/** How long the network must be quiet after the load event, and how long to wait for that at most. */
+const IDLE_QUIET_MS = 500;
+const IDLE_LIMIT_MS = 3000;
+
 export async function visitPage(cdp: CdpPipe, url: string, timeoutMs: number): Promise<PageVisit> {
   const { targetId } = await cdp.send<{ targetId: string }>('Target.createTarget', { url: 'about:blank' });
   try {
@@ -48,11 +52,18 @@ export async function visitPage(cdp: CdpPipe, url: string, timeoutMs: number): P
     let requests = 0;
     let failedRequests = 0;
     let redirects = 0;
+    const inFlight = new Set<string>();
+    let lastActivity = performance.now();
     let onLoad: () => void = () => undefined;
     const loaded = new Promise<void>((resolve) => (onLoad = resolve));
     const stop = cdp.onEvent((event: CdpEvent) => {
       if (event.sessionId !== sessionId) return;
       const p = event.params;
+      if (event.method.startsWith('Network.')) {
+        lastActivity = performance.now();
+        if (event.method === 'Network.requestWillBeSent') inFlight.add(p.requestId);
+        else if (event.method === 'Network.loadingFinished' || event.method === 'Network.loadingFailed') inFlight.delete(p.requestId);
+      }
       if (event.method === 'Network.responseReceived' && p.type === 'Document') {
         documents.push({ loaderId: p.loaderId, frameId: p.frameId, status: p.response.status, url: p.response.url });
       } else if (event.method === 'Network.requestWillBeSent' && p.redirectResponse) redirects += 1;
@@ -76,6 +87,12 @@ export async function visitPage(cdp: CdpPipe, url: string, timeoutMs: number): P
         ]);
         clearTimeout(timer);
         if (late) error = `the load event did not fire within ${timeoutMs} ms`;
+      }
+      // Requests a page makes after its load event (the favicon, late scripts) must happen in every run, or a
+      // recording would lack what a playback asks for: wait for the network to be quiet for a moment.
+      for (const deadline = performance.now() + IDLE_LIMIT_MS; performance.now() < deadline; ) {
+        if (inFlight.size === 0 && performance.now() - lastActivity >= IDLE_QUIET_MS) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
       }
       const loadMs = Math.round(performance.now() - started);
       const main = documents.filter((d) => d.frameId === navigation.frameId).at(-1);
