@@ -72,7 +72,8 @@ export class CertificateAuthority {
   readonly #rootCert: X509Certificate;
   readonly #rootSubject: NameAttribute[];
   readonly #rootKeyId: string;
-  readonly #leafKey: KeyObject;
+  /** The leaf key's public half, made once: every leaf certifies it (bench/: ~0.5 ms a mint when made each time). */
+  readonly #leafPublicKey: KeyObject;
   readonly #leafKeyPem: string;
   readonly #leafValidityDays: number;
   readonly #logger: Logger;
@@ -97,7 +98,7 @@ export class CertificateAuthority {
       .certificateFromPem(root.certPem)
       .subject.attributes.map((a) => ({ ...a, value: String(a.value) }));
     this.#rootKeyId = subjectKeyIdentifier(createPublicKey(root.key));
-    this.#leafKey = leafKey;
+    this.#leafPublicKey = createPublicKey(leafKey);
     this.#leafKeyPem = leafKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     this.#leafValidityDays = options.leafValidityDays ?? 397;
     this.#logger = logger;
@@ -194,7 +195,7 @@ export class CertificateAuthority {
       const certPem = await buildCertificate({
         subject,
         issuer: this.#rootSubject,
-        publicKey: createPublicKey(this.#leafKey),
+        publicKey: this.#leafPublicKey,
         notBefore,
         notAfter,
         signingKey: this.#rootKey,

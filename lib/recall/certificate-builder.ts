@@ -71,6 +71,14 @@ function uniqueSerialNumber(): string {
   return bytes.toString('hex');
 }
 
+/** forge's form of each key seen, so a CA signing many leaves for one shared key converts it once. */
+const forgePublicKeys = new WeakMap<KeyObject, forge.pki.PublicKey>();
+
 function forgePublicKey(key: KeyObject): forge.pki.PublicKey {
-  return forge.pki.publicKeyFromPem(key.export({ type: 'spki', format: 'pem' }).toString());
+  let converted = forgePublicKeys.get(key);
+  if (!converted) {
+    converted = forge.pki.publicKeyFromPem(key.export({ type: 'spki', format: 'pem' }).toString());
+    forgePublicKeys.set(key, converted);
+  }
+  return converted;
 }
