@@ -18,7 +18,8 @@ export async function runPackageInstall({ status, config, log }) {
   try {
     const managers = hosts.map((runner) => new PackageManager({ runner, sources: sourcesFromTree({ clientDir: clientPackageDir }) }));
     const install = (list) => Promise.all(list.map((m) => m.install(packageRef('client'))));
-    const wipe = (list) => Promise.all(list.map((h) => h.run('rm -rf /usr/local/autotest')));
+    // The install folder is a mount point on lab devices: empty it rather than remove it.
+    const wipe = (list) => Promise.all(list.map((h) => h.run('find /usr/local/autotest -mindepth 1 -delete')));
     const samples = { first1: [], same1: [], first8: [], same8: [], rtt: [] };
     for (let r = 0; r < rounds; r++) {
       log(`round ${r + 1}/${rounds}`);
