@@ -42,7 +42,23 @@ export interface HttpExchanger {
   close(): Promise<void>;
 }
 
+/** A body that is already in memory: iterable like any body, and its bytes at hand for a single write. */
+export interface InMemoryBody extends AsyncIterable<Buffer> {
+  readonly bytes: Buffer;
+}
+
 /** A body that is already in memory, as an `ExchangeResponse` body. */
-export async function* bodyOf(bytes: Buffer): AsyncIterable<Buffer> {
-  if (bytes.length > 0) yield bytes;
+export function bodyOf(bytes: Buffer): InMemoryBody {
+  return {
+    bytes,
+    async *[Symbol.asyncIterator]() {
+      if (bytes.length > 0) yield bytes;
+    },
+  };
+}
+
+/** The bytes of a body made by `bodyOf`, so a server can send head and body in one write; else undefined. */
+export function inMemoryBytes(body: AsyncIterable<Buffer>): Buffer | undefined {
+  const bytes = (body as Partial<InMemoryBody>).bytes;
+  return Buffer.isBuffer(bytes) ? bytes : undefined;
 }

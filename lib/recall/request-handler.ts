@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { isAutotestError } from '../errors.js';
 import { RECALL_ERROR_CODES } from './errors.js';
 import type { RecordedRequest } from './archive-types.js';
-import type { HttpExchanger } from './http-exchanger.js';
+import { inMemoryBytes, type HttpExchanger } from './http-exchanger.js';
 import { flatOf, headerValue, pairsOf, splitHost, withoutHopByHop } from './http-headers.js';
 
 /** Maps an address the client connected to back to the name it looked up (the DNS half implements it). */
@@ -91,7 +91,14 @@ function isSelf(host: string, scheme: 'http' | 'https', req: IncomingMessage): b
   );
 }
 
+const EMPTY = Buffer.alloc(0);
+
 async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  // Most requests (GET, HEAD) have no body: skip the async iteration on the hot path.
+  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) {
+    req.resume();
+    return EMPTY;
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -173,6 +180,12 @@ export function createRequestHandler(
     const iterator = response.body[Symbol.asyncIterator]();
     try {
       res.writeHead(response.status, response.statusText.replace(/[^\t\x20-\x7e]/g, ''), flatOf(headers));
+      // Playback bodies are in memory: head and body leave in one write.
+      const bytes = inMemoryBytes(response.body);
+      if (bytes) {
+        res.end(bytes.length > 0 && req.method !== 'HEAD' ? bytes : undefined);
+        return;
+      }
     } catch (error) {
       await iterator.return?.();
       logger.warn({ err: error, host, target }, 'response head not writable');
