@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { DevicePlan, LabPlan } from './lab-plan.js';
 import { subjectHash } from './lab-ca.js';
 import { system } from './system-command.js';
+import { generateKey } from './lab-ssh.js';
 
 export interface DeviceFiles {
   readonly dir: string;
@@ -100,17 +101,7 @@ export async function prepareDevice(
   for (const sub of ['', 'overlay', 'autotest', 'local-ca', 'home', 'home/.ssh'])
     await mkdir(join(dir, sub), { recursive: true, mode: 0o755 });
   await chmod(join(dir, 'home/.ssh'), 0o700);
-  await system('ssh-keygen', [
-    '-q',
-    '-t',
-    'ed25519',
-    '-N',
-    '',
-    '-C',
-    `${device.hostname}`,
-    '-f',
-    join(dir, 'ssh_host_ed25519_key'),
-  ]);
+  await generateKey(join(dir, 'ssh_host_ed25519_key'), device.hostname);
   const authorizedKeys = join(labDir, 'authorized_keys');
   await writeFile(join(dir, 'sshd_config'), sshdConfig(dir, authorizedKeys));
   await writeFile(

@@ -8,20 +8,15 @@ import { system } from './system-command.js';
 
 const SSHD_READY_TIMEOUT_MS = 30_000;
 
+/** Makes an ed25519 key pair without a passphrase at `path` (and `path.pub`). */
+export async function generateKey(path: string, comment: string): Promise<void> {
+  await system('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path]);
+}
+
 /** Creates `id_ed25519` (the lab's login key) and `authorized_keys` holding its public half. */
 export async function createLoginKey(dir: string, labName: string): Promise<string> {
   const keyPath = join(dir, 'id_ed25519');
-  await system('ssh-keygen', [
-    '-q',
-    '-t',
-    'ed25519',
-    '-N',
-    '',
-    '-C',
-    `autotest-lab-${labName}`,
-    '-f',
-    keyPath,
-  ]);
+  await generateKey(keyPath, `autotest-lab-${labName}`);
   await writeFile(join(dir, 'authorized_keys'), await readFile(`${keyPath}.pub`, 'utf8'), { mode: 0o600 });
   return keyPath;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { chmod, cp, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   HttpRepository,
@@ -15,18 +15,14 @@ import { hostileTarball } from './hostile-tarballs.js';
 import {
   ALL_PACKAGES,
   RecordingRunner,
+  exists,
+  fast,
   captureLogs,
   populatedRepository,
   serve,
   tempDir,
 } from './package-fixtures.js';
 
-const fast = { retries: 1, retryDelaySec: 1, connectTimeoutSec: 5 };
-const exists = (path: string) =>
-  stat(path).then(
-    () => true,
-    () => false,
-  );
 
 /** Flips bytes in the middle of a package, leaving packages.checksum as it was. */
 async function corrupt(path: string): Promise<void> {

@@ -1,5 +1,5 @@
 // Shared fixtures for the packaging suites: a source tree, a recording runner, a throwaway folder.
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
@@ -128,3 +128,12 @@ export function captureLogs(): { logger: Logger; records: LogRecord[] } {
   );
   return { logger, records };
 }
+
+/** Short retry settings so a dead repository is given up on quickly. */
+export const fast = { retries: 1, retryDelaySec: 1, connectTimeoutSec: 5 };
+
+export const exists = (path: string): Promise<boolean> =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );

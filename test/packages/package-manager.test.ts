@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   HttpRepository,
@@ -13,6 +13,8 @@ import {
 import {
   ALL_PACKAGES,
   RecordingRunner,
+  exists,
+  fast,
   captureLogs,
   deadUrl,
   populatedRepository,
@@ -20,12 +22,6 @@ import {
   tempDir,
 } from './package-fixtures.js';
 
-const fast = { retries: 1, retryDelaySec: 1, connectTimeoutSec: 5 };
-const exists = (path: string) =>
-  stat(path).then(
-    () => true,
-    () => false,
-  );
 
 describe('PackageManager over an HTTP repository', () => {
   it('installs everything first, then nothing when unchanged, then only the changed test', async () => {
