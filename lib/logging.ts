@@ -40,14 +40,18 @@ export interface LevelFiles {
 /** Opens `<dir>/<name>.DEBUG` … `<name>.ERROR` for appending. Writes are synchronous so a crash loses nothing. */
 export function openLevelFiles(dir: string, name: string): LevelFiles {
   mkdirSync(dir, { recursive: true });
-  const destinations = LEVEL_FILES.map(([suffix, level]) => ({
+  let closed = false;
+  const files = LEVEL_FILES.map(([suffix, level]) => ({
     level,
-    stream: pino.destination({ dest: join(dir, `${name}.${suffix}`), sync: true, mkdir: true, append: true }),
+    file: pino.destination({ dest: join(dir, `${name}.${suffix}`), sync: true, mkdir: true, append: true }),
   }));
   return {
-    streams: destinations,
+    // Loggers outlive the job now and then (a host connection that closes a moment later logs it):
+    // what they write after close() is dropped instead of throwing at a destroyed file.
+    streams: files.map(({ level, file }) => ({ level, stream: { write: (line: string) => (closed ? undefined : file.write(line)) } })),
     close() {
-      for (const { stream } of destinations) stream.end();
+      closed = true;
+      for (const { file } of files) file.end();
     },
   };
 }
