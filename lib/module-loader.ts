@@ -51,9 +51,17 @@ export interface LoadedModule {
   locate(error: unknown): { file: string; line: number; column: number } | undefined;
 }
 
-function formatBuildMessage(message: Message): string {
-  const where = message.location ? `${message.location.file}:${message.location.line}:${message.location.column + 1}: ` : '';
-  return `${where}${message.text}`;
+/**
+ * Turns an esbuild failure into `ERR_MODULE_COMPILE` naming file, line and column (paths in esbuild's messages
+ * are relative to `workingDir`). Anything that is not an esbuild failure is returned unchanged.
+ */
+export function compileError(error: unknown, file: string, workingDir: string): unknown {
+  const first = (error as { errors?: Message[] }).errors?.[0];
+  if (!first) return error;
+  const loc = first.location;
+  const location = loc ? { file: resolve(workingDir, loc.file), line: loc.line, column: loc.column + 1 } : undefined;
+  const where = location ? `${location.file}:${location.line}:${location.column}` : file;
+  return new ModuleLoadError('ERR_MODULE_COMPILE', `${where}: ${first.text}`, location, error);
 }
 
 /** Imports an already compiled module (on a device, where tests arrive compiled and there is no esbuild). */
@@ -89,17 +97,7 @@ export async function loadModule(path: string): Promise<LoadedModule> {
       plugins: [publicApiPlugin],
     });
   } catch (error) {
-    const first = (error as { errors?: Message[] }).errors?.[0];
-    if (first) {
-      const loc = first.location;
-      throw new ModuleLoadError(
-        'ERR_MODULE_COMPILE',
-        formatBuildMessage({ ...first, location: loc ? { ...loc, file: resolve(packageRoot, loc.file) } : null }),
-        loc ? { file: resolve(packageRoot, loc.file), line: loc.line, column: loc.column + 1 } : undefined,
-        error,
-      );
-    }
-    throw error;
+    throw compileError(error, file, packageRoot);
   }
   const code = output.outputFiles.find((f) => f.path.endsWith('.mjs'))!.text;
   const mapText = output.outputFiles.find((f) => f.path.endsWith('.map'))?.text;

@@ -7,7 +7,7 @@
 import { build } from 'esbuild';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ModuleLoadError } from '../lib/module-loader.js';
+import { compileError } from '../lib/module-loader.js';
 import { packageRoot } from '../lib/package-root.js';
 
 export const deviceTestsDir = join(packageRoot, '.cache', 'device-tests');
@@ -28,9 +28,7 @@ export async function compileForDevice(file: string): Promise<string> {
     });
     return result.outputFiles[0]!.text;
   } catch (error) {
-    const first = (error as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] }).errors?.[0];
-    const where = first?.location ? `${first.location.file}:${first.location.line}:${first.location.column + 1}: ` : `${file}: `;
-    throw new ModuleLoadError('ERR_MODULE_COMPILE', `${where}${first?.text ?? String(error)}`, undefined, error);
+    throw compileError(error, file, process.cwd());
   }
 }
 
