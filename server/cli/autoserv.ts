@@ -4,14 +4,12 @@
  * Exit codes: 0 every test passed; 1 a test did not pass; 2 the job itself broke (control file, hosts,
  * infrastructure, bad arguments); 130 interrupted (SIGINT or SIGTERM).
  */
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { reasonOf } from '../../lib/errors.js';
 import { autoserv, EXIT } from '../autoserv.js';
-import { setDefaultHostOptions } from '../hosts/index.js';
 import { abortOnSignals } from './interrupt.js';
+import { addSshOptions, applySshOptions, collect, type SshFlags } from './ssh-options.js';
 import { statusPrinter } from './status-printer.js';
-
-const collect = (value: string, previous: string[]) => [...previous, value];
 
 const program = new Command('autoserv')
   .description('Run a server control file against machines and write autotest-format results.')
@@ -21,13 +19,9 @@ const program = new Command('autoserv')
   .option('-a, --args <args>', "arguments for the control file: 'word key=value key2=\"a b\"'", '')
   .option('--tests-dir <dir>', 'another folder of tests, searched before site_tests/ (repeatable)', collect, [])
   .option('-l, --label <label>', 'job label, written to the job keyval')
-  .option('--ssh-key <file>', 'private key for the machines (repeatable)', collect, [])
-  .option('--ssh-user <user>', 'SSH user when a machine name has none', 'root')
-  .addOption(new Option('--ssh-port <port>', 'SSH port when a machine name has none').default(22).argParser(Number))
-  .option('--known-hosts <file>', 'known_hosts file to check host keys against')
-  .option('--accept-new-host-keys', 'trust and remember the key of a host seen for the first time (changed keys are always refused)')
   .option('-q, --quiet', 'do not print status lines')
   .showHelpAfterError();
+addSshOptions(program);
 
 program.parse();
 const opts = program.opts<{
@@ -36,21 +30,10 @@ const opts = program.opts<{
   args: string;
   testsDir: string[];
   label?: string;
-  sshKey: string[];
-  sshUser: string;
-  sshPort: number;
-  knownHosts?: string;
-  acceptNewHostKeys?: boolean;
   quiet?: boolean;
-}>();
+} & SshFlags>();
 
-setDefaultHostOptions({
-  ...(opts.sshKey.length ? { sshKey: opts.sshKey } : {}),
-  user: opts.sshUser,
-  port: opts.sshPort,
-  ...(opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
-  acceptNewHostKeys: Boolean(opts.acceptNewHostKeys),
-});
+applySshOptions(opts);
 
 const controller = abortOnSignals();
 // A test that waits on a promise nothing will settle leaves Node's event loop empty, and Node would end the

@@ -10,13 +10,11 @@ import { join, resolve } from 'node:path';
 import { reasonOf } from '../../lib/errors.js';
 import { builtInTestsDir } from '../../lib/package-root.js';
 import { autoserv, EXIT } from '../autoserv.js';
-import { setDefaultHostOptions } from '../hosts/index.js';
 import { renderSummary, summaryRows, type SummaryRow } from '../summary-table.js';
 import { resolveTests } from '../test-resolver.js';
 import { abortOnSignals } from './interrupt.js';
 import { progressPrinter } from './progress-printer.js';
-
-const collect = (value: string, previous: string[]) => [...previous, value];
+import { addSshOptions, applySshOptions, collect, type SshFlags } from './ssh-options.js';
 
 const program = new Command('run-remote')
   .description('Run tests on devices and print a summary.')
@@ -25,13 +23,10 @@ const program = new Command('run-remote')
   .option('-a, --args <args>', "arguments for the tests' control files: 'word key=value'", '')
   .option('--results-dir <dir>', 'where results go (default: results/run-remote-<date>-<time>)')
   .option('--tests-dir <dir>', 'another folder of tests, searched before site_tests/ (repeatable)', collect, [])
-  .option('--ssh-key <file>', 'private key for the devices (repeatable)', collect, [])
-  .option('--ssh-user <user>', 'SSH user when a host has none', 'root')
-  .option('--known-hosts <file>', 'known_hosts file to check host keys against')
-  .option('--accept-new-host-keys', 'trust and remember the key of a device seen for the first time')
   .option('--ssh-options <options>', 'accepted for compatibility with run_remote_tests.sh; ssh2 takes no OpenSSH options', '')
   .option('-v, --verbose', 'print every status line')
   .showHelpAfterError();
+addSshOptions(program);
 
 program.parse();
 const opts = program.opts<{
@@ -39,22 +34,13 @@ const opts = program.opts<{
   args: string;
   resultsDir?: string;
   testsDir: string[];
-  sshKey: string[];
-  sshUser: string;
-  knownHosts?: string;
-  acceptNewHostKeys?: boolean;
   sshOptions: string;
   verbose?: boolean;
-}>();
+} & SshFlags>();
 
 if (opts.remote.length === 0) program.error("error: required option '--remote <host>' not specified: name the device(s) to run on");
 
-setDefaultHostOptions({
-  ...(opts.sshKey.length ? { sshKey: opts.sshKey } : {}),
-  user: opts.sshUser,
-  ...(opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
-  acceptNewHostKeys: Boolean(opts.acceptNewHostKeys),
-});
+applySshOptions(opts);
 if (opts.sshOptions) process.stderr.write(`run-remote: --ssh-options is ignored (${opts.sshOptions}): use --ssh-key, --ssh-user, --known-hosts\n`);
 
 const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);

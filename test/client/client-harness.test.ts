@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,19 +8,7 @@ import { runCli, startCli } from '../helpers/cli.js';
 import { fixtureTestsDir } from '../helpers/job.js';
 import { useLab } from '../helpers/lab.js';
 import { isRoot } from '../helpers/root.js';
-
-function dropSshSessions(namespace: string): number {
-  const pids = execFileSync('ip', ['netns', 'pids', namespace], { encoding: 'utf8' }).split('\n').filter(Boolean);
-  const info = pids.map((pid) => ({
-    pid: Number(pid),
-    ppid: Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]),
-    cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8'),
-  }));
-  const listener = info.find((p) => p.cmdline.includes('[listener]'))!;
-  const sessions = info.filter((p) => p.ppid === listener.pid);
-  for (const session of sessions) process.kill(session.pid, 'SIGKILL');
-  return sessions.length;
-}
+import { dropSshSessions } from '../helpers/ssh-sessions.js';
 
 const control = new URL('../fixtures/control/client-tests.ts', import.meta.url).pathname;
 

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { fixtureTestsDir } from '../helpers/job.js';
 import { useLab } from '../helpers/lab.js';
 import { connect, deviceState, runInServer, serverState, sshArgs, startInServer } from '../helpers/recall-journey.js';
 import { isRoot } from '../helpers/root.js';
+import { dropSshSessions } from '../helpers/ssh-sessions.js';
 
 const until = async (what: () => boolean, timeoutMs = 120_000) => {
   const deadline = Date.now() + timeoutMs;
@@ -53,11 +53,7 @@ describe.skipIf(!isRoot)('interrupted Recall runs leave nothing behind (needs ro
 
   it('finishes and cleans up when the device’s SSH connection crashes mid-run', async () => {
     const { run, dir } = await startSleepingRun('ssh-crash', 5);
-    const pids = execFileSync('ip', ['netns', 'pids', lab().devices[0]!.namespace], { encoding: 'utf8' }).split('\n').filter(Boolean);
-    const listener = pids.find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('[listener]'))!;
-    for (const pid of pids) {
-      if (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1] === listener) process.kill(Number(pid), 'SIGKILL');
-    }
+    expect(dropSshSessions(lab().devices[0]!.namespace)).toBeGreaterThan(0);
     const result = await run.done;
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(readFileSync(join(dir, 'status.log'), 'utf8')).toMatch(/END GOOD\ttest_RecallServer\t/);
