@@ -115,7 +115,7 @@ export class Job {
 
   /** Runs a test and returns its status word. Throws only when the job was interrupted. */
   async runTestDetail(name: string, args: RunTestArgs = {}): Promise<TestStatus> {
-    this.#throwIfInterrupted();
+    this.throwIfInterrupted();
     const { tag, iterations, timeout, ...testArgs } = args;
     const tagged = tag ? `${name}.${tag}` : name;
     const context = this.context;
@@ -142,7 +142,7 @@ export class Job {
     }
     this.record(status, tagged, tagged, reason);
     this.record(`END ${status}`, tagged, tagged, '');
-    this.#throwIfInterrupted();
+    this.throwIfInterrupted();
     return status;
   }
 
@@ -152,11 +152,6 @@ export class Job {
     this.record(status, tagged, tagged, reason);
     this.record(`END ${status}`, tagged, tagged, '');
     return status;
-  }
-
-  /** @internal Throws a JobError when the job was interrupted. */
-  protected throwIfInterrupted(): void {
-    this.#throwIfInterrupted();
   }
 
   /** Finds, loads and runs a test class in-process. The server job overrides this for client tests. */
@@ -213,7 +208,7 @@ export class Job {
       if (status !== 'ERROR' || (error as { code?: string }).code === 'ERR_TEST_ERROR') {
         this.record(status, undefined, name, reasonOf(error));
         this.record(`END ${status}`, undefined, name);
-        this.#throwIfInterrupted();
+        this.throwIfInterrupted();
         return undefined;
       }
       this.record('END ABORT', undefined, name, reasonOf(error));
@@ -221,7 +216,8 @@ export class Job {
     }
   }
 
-  #throwIfInterrupted(): void {
+  /** Throws a JobError when the job was interrupted: no more tests start after Ctrl-C. */
+  protected throwIfInterrupted(): void {
     if (this.signal.aborted) {
       throw new JobError('ERR_JOB_INTERRUPTED', `job interrupted: ${reasonOf(this.signal.reason)}`, { cause: this.signal.reason });
     }

@@ -2,7 +2,7 @@
  * The table `run-remote` ends with, like generate_test_report: one row per test and host, the status, the
  * reason it did not pass and how long it took, then the pass count.
  */
-import { isPassing } from '../lib/status.js';
+import { isPassing, isTestStatus } from '../lib/status.js';
 import type { JobSummary } from '../lib/results/write-job-results.js';
 
 export interface SummaryRow {
@@ -31,11 +31,11 @@ export function renderSummary(rows: readonly SummaryRow[], resultsDir: string, c
   const headers = ['test', 'host', 'status', 'duration', 'reason'];
   const cells = rows.map((r) => [r.test, r.host, r.status, `${r.seconds}s`, r.reason.length > 80 ? `${r.reason.slice(0, 77)}...` : r.reason]);
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const paint = (status: string, text: string) => (!color ? text : isPassing(status as never) ? `\x1b[32m${text}\x1b[0m` : `\x1b[31m${text}\x1b[0m`);
+  const paint = (status: string, text: string) => (!color ? text : isTestStatus(status) && isPassing(status) ? `\x1b[32m${text}\x1b[0m` : `\x1b[31m${text}\x1b[0m`);
   const line = (values: string[], status?: string) =>
     values.map((v, i) => (i === 2 && status ? paint(status, v.padEnd(widths[i]!)) : v.padEnd(widths[i]!))).join('  ').trimEnd();
   const dashes = '-'.repeat(widths.reduce((a, b) => a + b + 2, 0));
-  const passed = rows.filter((r) => isPassing(r.status as never)).length;
+  const passed = rows.filter((r) => isTestStatus(r.status) && isPassing(r.status)).length;
   const pct = rows.length ? Math.round((passed / rows.length) * 100) : 0;
   return [dashes, line(headers), dashes, ...cells.map((c, i) => line(c, rows[i]!.status)), dashes, `Total PASS: ${passed}/${rows.length} (${pct}%)`, `Results: ${resultsDir}`, ''].join('\n');
 }
