@@ -2,7 +2,10 @@
 // after a `lab up` that was killed halfway, and `lab` refuses to run without root in one line.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, readdir } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -82,6 +85,20 @@ describe.skipIf(!isRoot)('lab up and lab down', () => {
   });
 
   it('says in one line that it needs root', async () => {
+    // The clone may sit in a folder only root can enter (mktemp makes them 0700): give the unprivileged
+    // user a one-file bundle of the lab command in a folder it can read.
+    const dir = await mkdtemp(join(tmpdir(), 'lab-cli-'));
+    await chmod(dir, 0o755);
+    const bundled = join(dir, 'lab.mjs');
+    await build({
+      entryPoints: [labCli],
+      outfile: bundled,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      logLevel: 'silent',
+      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+    });
     const result = await execa(
       'setpriv',
       [
@@ -89,7 +106,7 @@ describe.skipIf(!isRoot)('lab up and lab down', () => {
         '--regid=65534',
         '--clear-groups',
         process.execPath,
-        labCli,
+        bundled,
         'up',
         '--name',
         uniqueLabName(),
@@ -99,6 +116,7 @@ describe.skipIf(!isRoot)('lab up and lab down', () => {
     expect(result.exitCode).toBe(1);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(/needs root.*ERR_LAB_NOT_ROOT/);
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('refuses a bad name or device count before creating anything', async () => {
