@@ -4,14 +4,12 @@
  * tell the device to bypass us when its traffic enters and leaves by the same interface). Every change is
  * written to a state file before it is made, so a killed run is undone by the next one or `recall cleanup`.
  */
-import { randomBytes } from 'node:crypto';
 import { reasonOf } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logging.js';
-import { currentNetns, listStates, removeState, saveState, type InterceptionState } from './interception-state.js';
-import { CHAIN_PREFIX, installRedirect, listRedirectChains, removeRedirect, type RedirectPorts } from './iptables-redirect.js';
-import { isAlive } from './interception-state.js';
+import { currentNetns, isAlive, listStates, removeState, saveState, type InterceptionState } from './interception-state.js';
+import { installRedirect, listRedirectChains, newChainName, removeRedirect, type RedirectPorts } from './iptables-redirect.js';
 import type { RouteToHost } from './route-lookup.js';
-import { readSysctl, writeSysctl } from './sysctl.js';
+import { holdSysctl, releaseSysctl } from './sysctl-holds.js';
 
 export class DeviceInterception {
   readonly state: InterceptionState;
@@ -22,24 +20,21 @@ export class DeviceInterception {
   }
 
   static async install(route: RouteToHost, ports: RedirectPorts, logger: Logger): Promise<DeviceInterception> {
-    const chain = `${CHAIN_PREFIX}${randomBytes(4).toString('hex')}`;
-    const interception = new DeviceInterception({ chain, pid: process.pid, netns: currentNetns(), host: route.address, sysctls: [] });
+    const interception = new DeviceInterception({ chain: newChainName(), pid: process.pid, netns: currentNetns(), host: route.address, sysctls: [] });
     const state = interception.state;
-    try {
-      await saveState(state);
-      for (const key of ['net/ipv4/conf/all/send_redirects', `net/ipv4/conf/${route.device}/send_redirects`]) {
-        const previous = await readSysctl(key);
-        if (previous === '0') continue;
-        state.sysctls.push({ key, previous });
+    await exclusive(async () => {
+      try {
         await saveState(state);
-        await writeSysctl(key, '0');
+        for (const key of ['net/ipv4/conf/all/send_redirects', `net/ipv4/conf/${route.device}/send_redirects`]) {
+          await holdSysctl(state, key, '0');
+        }
+        await installRedirect(state.chain, route.address, ports);
+      } catch (error) {
+        await undoState(state, logger);
+        throw error;
       }
-      await installRedirect(chain, route.address, ports);
-      logger.info({ chain, host: route.address, ports, sysctls: state.sysctls }, `intercepting ${route.address}'s DNS, HTTP and HTTPS`);
-    } catch (error) {
-      await interception.remove(logger);
-      throw error;
-    }
+    });
+    logger.info({ chain: state.chain, host: route.address, ports, sysctls: state.sysctls }, `intercepting ${route.address}'s DNS, HTTP and HTTPS`);
     return interception;
   }
 
@@ -47,9 +42,18 @@ export class DeviceInterception {
   async remove(logger: Logger): Promise<void> {
     if (this.#removed) return;
     this.#removed = true;
-    const errors = await undoState(this.state, logger);
+    const errors = await exclusive(() => undoState(this.state, logger));
     if (errors.length > 0) throw errors[0];
   }
+}
+
+// One interception changes things at a time in this process: a job serving many devices must never have one
+// device's start-up take another's half-made chain for a leftover, nor two devices race over a sysctl.
+let queue: Promise<unknown> = Promise.resolve();
+function exclusive<T>(fn: () => Promise<T>): Promise<T> {
+  const run = queue.then(fn, fn);
+  queue = run.catch(() => {});
+  return run;
 }
 
 async function undoState(state: InterceptionState, logger: Logger): Promise<unknown[]> {
@@ -64,7 +68,7 @@ async function undoState(state: InterceptionState, logger: Logger): Promise<unkn
   };
   await step(`remove iptables chain ${state.chain}`, () => removeRedirect(state.chain));
   for (const { key, previous } of [...state.sysctls].reverse()) {
-    await step(`restore ${key}=${previous}`, () => writeSysctl(key, previous));
+    await step(`restore ${key}=${previous}`, () => releaseSysctl(state, key));
   }
   if (errors.length === 0) removeState(state.chain);
   return errors;
@@ -74,7 +78,11 @@ async function undoState(state: InterceptionState, logger: Logger): Promise<unkn
  * Undoes what killed runs left in this network namespace: their state files, and any chain of ours whose
  * owner is gone. With `all`, also the changes of runs still alive (an operator's `recall cleanup --all`).
  */
-export async function cleanupLeftovers(logger: Logger, options: { all?: boolean } = {}): Promise<string[]> {
+export function cleanupLeftovers(logger: Logger, options: { all?: boolean } = {}): Promise<string[]> {
+  return exclusive(() => cleanupLeftoversNow(logger, options));
+}
+
+async function cleanupLeftoversNow(logger: Logger, options: { all?: boolean }): Promise<string[]> {
   const cleaned: string[] = [];
   for (const state of listStates({ deadOnly: !options.all })) {
     if (state.pid === process.pid && !options.all) continue;

@@ -4,6 +4,7 @@
  * PREROUTING by one jump tagged with a comment naming the chain and the owning pid. Traffic of this machine
  * itself never passes PREROUTING, so it is never intercepted.
  */
+import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
 import { AutotestError } from '../../lib/errors.js';
 
@@ -17,6 +18,14 @@ export interface RedirectPorts {
 }
 
 export class IptablesError extends AutotestError {}
+
+/**
+ * A fresh chain name that carries its owner's pid, so another run (or another device of this job) cleaning
+ * up leftovers knows whose it is from the moment it exists, before any rule in it could say so.
+ */
+export function newChainName(): string {
+  return `${CHAIN_PREFIX}${process.pid}-${randomBytes(3).toString('hex')}`;
+}
 
 async function iptables(args: string[]): Promise<string> {
   const result = await execa('iptables', ['-w', '-t', 'nat', ...args], { reject: false });
@@ -67,12 +76,14 @@ export async function removeRedirect(chain: string): Promise<void> {
   }
 }
 
-/** Chains of ours in this namespace, with the pid that made them (from the jump's comment). */
+/** Chains of ours in this namespace, with the pid that made them (from the name, else a rule's comment). */
 export async function listRedirectChains(): Promise<{ chain: string; pid: number | undefined }[]> {
   const all = await iptables(['-S']);
   const chains = [...all.matchAll(new RegExp(`^-N (${CHAIN_PREFIX}[\\w-]+)$`, 'gm'))].map((m) => m[1]!);
   return chains.map((chain) => {
-    const pid = new RegExp(`${COMMENT_PREFIX} ${chain} pid=(\\d+)`).exec(all)?.[1];
+    const pid =
+      new RegExp(`^${CHAIN_PREFIX}(\\d+)-[0-9a-f]+$`).exec(chain)?.[1] ??
+      new RegExp(`${COMMENT_PREFIX} ${chain} pid=(\\d+)`).exec(all)?.[1];
     return { chain, pid: pid ? Number(pid) : undefined };
   });
 }
