@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { silentLogger } from '../logging.js';
 import type { DnsQuestion, DnsResolver, RecordedDnsAnswer } from './dns-types.js';
 import { normalizeDnsName } from './name-map.js';
+import { raceAbort } from '../abort.js';
 
 export interface ArchivingDNSClientOptions {
   /** Where answers are appended, one per distinct question, in the order first answered. @default a new array */
@@ -23,7 +24,10 @@ export class ArchivingDNSClient implements DnsResolver {
   readonly answers: RecordedDnsAnswer[];
   readonly #inner: DnsResolver;
   readonly #logger: Logger;
-  readonly #byQuestion = new Map<string, Promise<RecordedDnsAnswer>>();
+  /** Answers recorded so far, by question: later identical questions get them at once. */
+  readonly #recorded = new Map<string, RecordedDnsAnswer>();
+  /** First lookups still waiting for upstream; failures are not kept, so a later question can still succeed. */
+  readonly #pending = new Map<string, Promise<RecordedDnsAnswer>>();
 
   constructor(inner: DnsResolver, options: ArchivingDNSClientOptions = {}) {
     this.#inner = inner;
@@ -31,45 +35,35 @@ export class ArchivingDNSClient implements DnsResolver {
     this.#logger = (options.logger ?? silentLogger).child({ component: 'dns-record' });
   }
 
-  resolve(question: DnsQuestion, options: { signal?: AbortSignal } = {}): Promise<RecordedDnsAnswer> {
+  resolve(question: DnsQuestion, options: { signal?: AbortSignal } = {}): RecordedDnsAnswer | Promise<RecordedDnsAnswer> {
     const name = normalizeDnsName(question.name);
     const key = `${name} ${question.type}`;
-    let pending = this.#byQuestion.get(key);
-    if (pending) {
+    const recorded = this.#recorded.get(key);
+    if (recorded) {
       this.#logger.debug({ name, type: question.type }, 'HIT');
-    } else {
+      return copy(recorded);
+    }
+    let pending = this.#pending.get(key);
+    if (!pending) {
       // The shared lookup ignores the first caller's signal: another caller may still want the answer.
-      pending = this.#inner.resolve({ name, type: question.type }).then(
+      pending = Promise.resolve(this.#inner.resolve({ name, type: question.type })).then(
         (answer) => {
           const recorded = { ...answer, name, data: [...answer.data] };
           this.answers.push(recorded);
+          this.#recorded.set(key, recorded);
           this.#logger.info(
             { name, type: question.type, data: recorded.data, rcode: recorded.rcode ?? 'NOERROR' },
             'MISS, recorded',
           );
           return recorded;
         },
-        (error: unknown) => {
-          this.#byQuestion.delete(key);
-          throw error;
-        },
-      );
-      this.#byQuestion.set(key, pending);
+      ).finally(() => this.#pending.delete(key));
+      this.#pending.set(key, pending);
     }
-    return abortable(pending, options.signal).then(copy);
+    return (options.signal ? raceAbort(pending, options.signal) : pending).then(copy);
   }
 }
 
 function copy(answer: RecordedDnsAnswer): RecordedDnsAnswer {
   return { ...answer, data: [...answer.data] };
-}
-
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  signal.throwIfAborted();
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }

@@ -12,6 +12,8 @@ import type { Logger } from 'pino';
 import type { DnsRecordType, DnsResolver, RecordedDnsAnswer } from './dns-types.js';
 import { addressForReverseName, type NameMap } from './name-map.js';
 import { decodeMessage, encodeMessage, type WireMessage } from './dns-transport.js';
+import { raceAbort } from '../abort.js';
+import { encodeAddressReply } from './dns-address-reply.js';
 
 /** Answer every A (and, when given, AAAA) question with these addresses instead of the real ones. */
 export interface DnsRedirect {
@@ -52,12 +54,11 @@ export interface Reply {
   bytes: Buffer | undefined;
 }
 
-/** Answers one DNS message. `udpLimit` is true over UDP: too large replies are then truncated (TC set). */
-export async function answerMessage(
-  message: Buffer,
-  udpLimit: boolean,
-  context: AnswerContext,
-): Promise<Reply> {
+/**
+ * Answers one DNS message. `udpLimit` is true over UDP: too large replies are then truncated (TC set). The reply
+ * comes synchronously when the resolver answers synchronously (playback does), else as a promise.
+ */
+export function answerMessage(message: Buffer, udpLimit: boolean, context: AnswerContext): Reply | Promise<Reply> {
   let query: Packet;
   try {
     query = decodeMessage(message);
@@ -66,38 +67,37 @@ export async function answerMessage(
   }
   if (query.type === 'response') return { rcode: 'REFUSED', bytes: undefined };
   const question = query.questions?.[0];
-  if (query.opcode !== 'QUERY') return finish(query, 'NOTIMP', undefined, udpLimit);
-  if (!question || (query.questions?.length ?? 0) !== 1) return finish(query, 'FORMERR', undefined, udpLimit);
-  if ((question.class ?? 'IN') !== 'IN') return finish(query, 'NOTIMP', undefined, udpLimit);
+  if (query.opcode !== 'QUERY') return finish(message, query, 'NOTIMP', undefined, udpLimit);
+  if (!question || (query.questions?.length ?? 0) !== 1) return finish(message, query, 'FORMERR', undefined, udpLimit);
+  if ((question.class ?? 'IN') !== 'IN') return finish(message, query, 'NOTIMP', undefined, udpLimit);
+  const answered = (answer: RecordedDnsAnswer): Reply =>
+    finish(message, query, answer.rcode === 'NXDOMAIN' ? 'NXDOMAIN' : 'NOERROR', answer, udpLimit);
+  const failed = (error: unknown): Reply => {
+    context.logger.warn({ err: error, name: question.name, type: question.type }, 'resolver failed: answering SERVFAIL');
+    return finish(message, query, 'SERVFAIL', undefined, udpLimit);
+  };
   try {
-    const answer = await answerQuestion(question.name, question.type, context);
-    return finish(query, answer.rcode === 'NXDOMAIN' ? 'NXDOMAIN' : 'NOERROR', answer, udpLimit);
+    const answer = answerQuestion(question.name, question.type, context);
+    return answer instanceof Promise ? answer.then(answered, failed) : answered(answer);
   } catch (error) {
-    context.logger.warn(
-      { err: error, name: question.name, type: question.type },
-      'resolver failed: answering SERVFAIL',
-    );
-    return finish(query, 'SERVFAIL', undefined, udpLimit);
+    return failed(error);
   }
 }
 
-async function answerQuestion(
-  name: string,
-  type: string,
-  context: AnswerContext,
-): Promise<RecordedDnsAnswer> {
-  const { resolver, nameMap, redirect, signal } = context;
+function answerQuestion(name: string, type: string, context: AnswerContext): MaybePromise<RecordedDnsAnswer> {
+  const { nameMap, redirect } = context;
   if (!ANSWERED_TYPES.has(type)) {
     // Not answered, but tell existing names from missing ones by the name's A records (recorded as usual).
-    const probe = await bounded(resolver.resolve({ name, type: 'A' }, { signal }), signal);
-    nameMap?.addAnswer(probe);
-    return {
-      name: probe.name,
-      type: type as DnsRecordType,
-      ttl: probe.ttl,
-      data: [],
-      ...(probe.rcode ? { rcode: probe.rcode } : {}),
-    };
+    return then(ask(name, 'A', context), (probe) => {
+      nameMap?.addAnswer(probe);
+      return {
+        name: probe.name,
+        type: type as DnsRecordType,
+        ttl: probe.ttl,
+        data: [],
+        ...(probe.rcode ? { rcode: probe.rcode } : {}),
+      };
+    });
   }
   if (type === 'PTR' && nameMap) {
     const address = addressForReverseName(name);
@@ -105,30 +105,29 @@ async function answerQuestion(
     // A reverse question for an address we answered names the host we answered it for, as the original did.
     if (known !== undefined) return { name, type: 'PTR', ttl: 300, data: [known] };
   }
-  const real = await bounded(resolver.resolve({ name, type: type as DnsRecordType }, { signal }), signal);
-  nameMap?.addAnswer(real);
-  if (!redirect || type === 'PTR' || real.rcode === 'NXDOMAIN') return real;
-  const fixed = type === 'A' ? redirect.ipv4 : redirect.ipv6;
-  return {
-    name: real.name,
-    type: real.type,
-    ttl: redirect.ttl ?? 60,
-    data: fixed === undefined ? [] : [fixed],
-  };
-}
-
-/** Settles with `promise`, or rejects when `signal` aborts first: a resolver that ignores the signal cannot keep a
- * query waiting forever, so every query still gets its SERVFAIL. */
-function bounded<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  return then(ask(name, type as DnsRecordType, context), (real) => {
+    nameMap?.addAnswer(real);
+    if (!redirect || type === 'PTR' || real.rcode === 'NXDOMAIN') return real;
+    const fixed = type === 'A' ? redirect.ipv4 : redirect.ipv6;
+    return { name: real.name, type: real.type, ttl: redirect.ttl ?? 60, data: fixed === undefined ? [] : [fixed] };
   });
 }
 
+type MaybePromise<T> = T | Promise<T>;
+
+/** Asks the resolver. A pending answer is bounded by the query's signal: a resolver that ignores the signal cannot
+ * keep a query waiting forever, so every query still gets its SERVFAIL. */
+function ask(name: string, type: DnsRecordType, { resolver, signal }: AnswerContext): MaybePromise<RecordedDnsAnswer> {
+  const answer = resolver.resolve({ name, type }, { signal });
+  return answer instanceof Promise ? raceAbort(answer, signal) : answer;
+}
+
+function then<T, U>(value: MaybePromise<T>, next: (value: T) => U): MaybePromise<U> {
+  return value instanceof Promise ? value.then(next) : next(value);
+}
+
 function finish(
+  message: Buffer,
   query: Packet,
   rcode: ResponseCode,
   answer: RecordedDnsAnswer | undefined,
@@ -148,6 +147,16 @@ function finish(
     ttl: answer?.ttl ?? 0,
     data,
   }));
+  if (answer?.type === 'A' || answer?.type === 'AAAA') {
+    const direct = encodeAddressReply(message, {
+      flags: flags | 0x8000,
+      type: answer.type,
+      ttl: answer.ttl,
+      addresses: answer.data,
+      ednsPayload: edns ? EDNS_PAYLOAD : undefined,
+    });
+    if (direct && !(udpLimit && direct.length > limit)) return { rcode, bytes: direct };
+  }
   const additionals = edns
     ? [{ type: 'OPT', name: '.', udpPayloadSize: EDNS_PAYLOAD, flags: 0, options: [] }]
     : [];

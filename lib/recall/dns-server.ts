@@ -11,8 +11,9 @@ import { silentLogger } from '../logging.js';
 import { RecallError } from './errors.js';
 import type { DnsResolver } from './dns-types.js';
 import type { NameMap } from './name-map.js';
-import { answerMessage, type AnswerContext, type DnsRedirect, type ResponseCode } from './dns-answerer.js';
+import { answerMessage, type AnswerContext, type DnsRedirect, type Reply, type ResponseCode } from './dns-answerer.js';
 import { DnsFrameReader, frameDnsMessage } from './dns-transport.js';
+import { DeadlineSignals } from './deadline-signals.js';
 
 export type { DnsRedirect } from './dns-answerer.js';
 
@@ -30,7 +31,7 @@ export interface DNSServerOptions {
    * devices reach Recall only through DNS (no default route through it). NXDOMAIN stays NXDOMAIN.
    */
   readonly redirect?: DnsRedirect;
-  /** Longest wait for the resolver before answering SERVFAIL, in milliseconds. @default 5000 */
+  /** Wait for the resolver before answering SERVFAIL, in milliseconds (plus up to a tenth, at most 100 ms). @default 5000 */
   readonly resolveTimeoutMs?: number;
   /** TCP connections idle this long are closed, in milliseconds. @default 10000 */
   readonly tcpIdleTimeoutMs?: number;
@@ -45,6 +46,8 @@ export class DNSServer {
   readonly #options: DNSServerOptions;
   readonly #logger: Logger;
   readonly #closing = new AbortController();
+  /** Each query's signal: aborted when the resolver took too long, or when the server closes. */
+  readonly #deadlines: DeadlineSignals;
   readonly #connections = new Set<Socket>();
   readonly #stats: DnsServerStats = {
     queries: 0,
@@ -65,6 +68,11 @@ export class DNSServer {
     this.#options = options;
     this.host = options.host ?? '127.0.0.1';
     this.#logger = (options.logger ?? silentLogger).child({ component: 'dns' });
+    const limitMs = options.resolveTimeoutMs ?? 5000;
+    this.#deadlines = new DeadlineSignals(
+      limitMs,
+      () => new RecallError('ERR_DNS_UPSTREAM_TIMEOUT', `no answer within resolveTimeoutMs (${limitMs} ms)`),
+    );
   }
 
   /** Starts a server on UDP and TCP; resolves once both sockets listen. */
@@ -130,47 +138,35 @@ export class DNSServer {
     this.#logger.info({ host: this.host, port: this.#port }, 'listening on UDP and TCP');
   }
 
-  async #answer(message: Buffer, udp: boolean): Promise<Buffer | undefined> {
+  /** Calls `send` with the reply's bytes (none for a message that gets no reply), at once when it can. */
+  #answer(message: Buffer, udp: boolean, send: (bytes: Buffer) => void): void {
     this.#stats.queries += 1;
-    // One controller per query, aborted by the timeout or by close(); plain listeners, removed when done
-    // (AbortSignal.any would tie every query to the long-lived closing signal).
-    const limitMs = this.#options.resolveTimeoutMs ?? 5000;
-    const controller = new AbortController();
-    const timer = setTimeout(
-      () =>
-        controller.abort(
-          new RecallError('ERR_DNS_UPSTREAM_TIMEOUT', `no answer within resolveTimeoutMs (${limitMs} ms)`),
-        ),
-      limitMs,
-    );
-    const onClose = (): void => controller.abort(this.#closing.signal.reason);
-    this.#closing.signal.addEventListener('abort', onClose, { once: true });
     const context: AnswerContext = {
       resolver: this.#options.resolver,
       nameMap: this.#options.nameMap,
       redirect: this.#options.redirect,
-      signal: controller.signal,
+      signal: this.#deadlines.next(),
       logger: this.#logger,
     };
-    try {
-      const reply = await answerMessage(message, udp, context);
+    const deliver = (reply: Reply): void => {
       this.#stats[reply.bytes ? reply.rcode : 'ignored'] += 1;
-      return reply.bytes;
-    } finally {
-      clearTimeout(timer);
-      this.#closing.signal.removeEventListener('abort', onClose);
+      if (reply.bytes && !this.#closing.signal.aborted) send(reply.bytes);
+    };
+    const failed = (error: unknown): void => this.#logger.error({ err: error, udp }, 'unexpected failure answering a query');
+    try {
+      const reply = answerMessage(message, udp, context);
+      if (reply instanceof Promise) reply.then(deliver).catch(failed);
+      else deliver(reply);
+    } catch (error) {
+      failed(error);
     }
   }
 
   #onDatagram(message: Buffer, address: string, port: number): void {
-    this.#answer(message, true).then(
-      (bytes) => {
-        if (!bytes || this.#closing.signal.aborted) return;
-        this.#udp?.send(bytes, port, address, (error) => {
-          if (error) this.#logger.debug({ err: error, address, port }, 'UDP reply not sent');
-        });
-      },
-      (error: unknown) => this.#logger.error({ err: error }, 'unexpected failure answering a UDP query'),
+    this.#answer(message, true, (bytes) =>
+      this.#udp?.send(bytes, port, address, (error) => {
+        if (error) this.#logger.debug({ err: error, address, port }, 'UDP reply not sent');
+      }),
     );
   }
 
@@ -184,12 +180,9 @@ export class DNSServer {
     socket.on('data', (chunk) => {
       for (const message of frames.push(chunk)) {
         // RFC 7766 allows replies in any order; each query is answered as soon as it is ready.
-        this.#answer(message, false).then(
-          (bytes) => {
-            if (bytes && socket.writable) socket.write(frameDnsMessage(bytes));
-          },
-          (error: unknown) => this.#logger.error({ err: error }, 'unexpected failure answering a TCP query'),
-        );
+        this.#answer(message, false, (bytes) => {
+          if (socket.writable) socket.write(frameDnsMessage(bytes));
+        });
       }
     });
   }
@@ -197,7 +190,9 @@ export class DNSServer {
   /** Stops listening, drops TCP connections and abandons pending lookups. Idempotent. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
-      this.#closing.abort(new RecallError('ERR_RECALL_CLOSED', 'the DNS server was closed'));
+      const closed = new RecallError('ERR_RECALL_CLOSED', 'the DNS server was closed');
+      this.#closing.abort(closed);
+      this.#deadlines.abortAll(closed);
       for (const socket of this.#connections) socket.destroy();
       const tcp = this.#tcp;
       const udp = this.#udp;

@@ -38,6 +38,10 @@ export interface DnsQuestion {
  * which the server answers as SERVFAIL; NXDOMAIN and NODATA are answers, not errors.
  */
 export interface DnsResolver {
-  /** Answers one question; the answer's `name` is the normalised question name (lower case, no trailing dot). */
-  resolve(question: DnsQuestion, options?: { signal?: AbortSignal }): Promise<RecordedDnsAnswer>;
+  /**
+   * Answers one question; the answer's `name` is the normalised question name (lower case, no trailing dot).
+   * A resolver that knows the answer at once (playback, a repeated question while recording) returns it directly,
+   * so the server answers within the same turn of the event loop.
+   */
+  resolve(question: DnsQuestion, options?: { signal?: AbortSignal }): RecordedDnsAnswer | Promise<RecordedDnsAnswer>;
 }

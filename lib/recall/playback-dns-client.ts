@@ -43,14 +43,14 @@ export class PlaybackDNSClient implements DnsResolver {
     }
   }
 
-  resolve(question: DnsQuestion, options: { signal?: AbortSignal } = {}): Promise<RecordedDnsAnswer> {
+  resolve(question: DnsQuestion, options: { signal?: AbortSignal } = {}): RecordedDnsAnswer {
     options.signal?.throwIfAborted();
     const name = normalizeDnsName(question.name);
     const key = `${name} ${question.type}`;
     const hit = this.#byQuestion.get(key);
     if (hit) {
       this.#logger.debug({ name, type: question.type }, 'HIT');
-      return Promise.resolve({ ...hit, data: [...hit.data] });
+      return { ...hit, data: [...hit.data] };
     }
     const miss = this.#misses.get(key) ?? { name, type: question.type, count: 0 };
     miss.count += 1;
@@ -60,11 +60,9 @@ export class PlaybackDNSClient implements DnsResolver {
       { name, type: question.type, answer: exists ? 'NODATA' : 'NXDOMAIN' },
       'MISS: not in the archive',
     );
-    return Promise.resolve(
-      exists
-        ? { name, type: question.type, ttl: this.#missTtl, data: [] }
-        : { name, type: question.type, ttl: this.#missTtl, data: [], rcode: 'NXDOMAIN' },
-    );
+    return exists
+      ? { name, type: question.type, ttl: this.#missTtl, data: [] }
+      : { name, type: question.type, ttl: this.#missTtl, data: [], rcode: 'NXDOMAIN' };
   }
 
   /** Total number of questions that were not in the archive. */
