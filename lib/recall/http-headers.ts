@@ -34,7 +34,9 @@ export function pairsOf(flat: readonly string[]): RawHeaders {
 
 /** Pairs back to Node's flat form, for `writeHead` and `http.request`. */
 export function flatOf(headers: RawHeaders): string[] {
-  return headers.flatMap(([n, v]) => [n, v]);
+  const flat: string[] = [];
+  for (const [n, v] of headers) flat.push(n, v);
+  return flat;
 }
 
 /** The headers without hop-by-hop fields and without those the Connection header names. */

@@ -11,7 +11,7 @@ import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { isAutotestError } from '../errors.js';
 import { RECALL_ERROR_CODES } from './errors.js';
-import type { RecordedRequest } from './archive-types.js';
+import type { RawHeaders, RecordedRequest } from './archive-types.js';
 import { inMemoryBytes, type HttpExchanger } from './http-exchanger.js';
 import { flatOf, headerValue, pairsOf, splitHost, withoutHopByHop } from './http-headers.js';
 
@@ -93,6 +93,37 @@ function isSelf(host: string, scheme: 'http' | 'https', req: IncomingMessage): b
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * One signal per client connection, aborted when it closes: an exchange still waiting for its upstream then stops.
+ * Per connection rather than per request, so a keep-alive client replaying from memory does not pay for a
+ * controller and a listener on every request.
+ */
+const closeSignals = new WeakMap<IncomingMessage['socket'], AbortSignal>();
+function closeSignalOf(socket: IncomingMessage['socket']): AbortSignal {
+  let signal = closeSignals.get(socket);
+  if (!signal) {
+    const controller = new AbortController();
+    socket.once('close', () => controller.abort());
+    signal = controller.signal;
+    closeSignals.set(socket, signal);
+  }
+  return signal;
+}
+
+/**
+ * The headers to send, flat, without hop-by-hop fields. Playback hands out the same header list for every
+ * replay of a recording, so the result is kept for as long as that list lives.
+ */
+const forwarded = new WeakMap<RawHeaders, string[]>();
+function forwardedHeaders(headers: RawHeaders): string[] {
+  let flat = forwarded.get(headers);
+  if (!flat) {
+    flat = flatOf(withoutHopByHop(headers));
+    forwarded.set(headers, flat);
+  }
+  return flat;
+}
+
 async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   // Most requests (GET, HEAD) have no body: skip the async iteration on the hot path.
   if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) {
@@ -163,23 +194,18 @@ export function createRequestHandler(
       headers: pairsOf(req.rawHeaders),
       body,
     };
-    const aborter = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) aborter.abort();
-    });
     let response;
     try {
-      response = await exchanger.exchange(request, { signal: aborter.signal });
+      response = await exchanger.exchange(request, { signal: closeSignalOf(req.socket) });
     } catch (error) {
       const code = isAutotestError(error) ? error.code : 'ERR_RECALL_INTERNAL';
       const status = code === RECALL_ERROR_CODES.UPSTREAM_TIMEOUT ? 504 : 502;
       logger.warn({ err: error, method: request.method, host, target }, 'upstream failed');
       return plain(res, status, `Recall: ${(error as Error).message}`, [['x-recall-error', code]]);
     }
-    const headers = withoutHopByHop(response.headers);
-    const iterator = response.body[Symbol.asyncIterator]();
+    const headers = forwardedHeaders(response.headers);
     try {
-      res.writeHead(response.status, response.statusText.replace(/[^\t\x20-\x7e]/g, ''), flatOf(headers));
+      res.writeHead(response.status, response.statusText.replace(/[^\t\x20-\x7e]/g, ''), headers);
       // Playback bodies are in memory: head and body leave in one write.
       const bytes = inMemoryBytes(response.body);
       if (bytes) {
@@ -187,12 +213,13 @@ export function createRequestHandler(
         return;
       }
     } catch (error) {
-      await iterator.return?.();
+      await response.body[Symbol.asyncIterator]().return?.();
       logger.warn({ err: error, host, target }, 'response head not writable');
       return plain(res, 502, `Recall: the response head cannot be sent (${(error as Error).message})`, [
         ['x-recall-error', RECALL_ERROR_CODES.UPSTREAM_PROTOCOL],
       ]);
     }
+    const iterator = response.body[Symbol.asyncIterator]();
     try {
       for (;;) {
         if (res.destroyed) {
@@ -207,7 +234,7 @@ export function createRequestHandler(
     } catch (error) {
       // Headers are out: the only honest signal left is to cut the connection.
       logger.warn(
-        { err: error, host, target, length: headerValue(headers, 'content-length') },
+        { err: error, host, target, length: headerValue(response.headers, 'content-length') },
         'response body failed',
       );
       res.destroy();

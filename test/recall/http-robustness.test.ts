@@ -153,6 +153,36 @@ describe('HTTP and HTTPS servers under abuse', () => {
     await recorder.close();
   });
 
+  it('stops waiting for the upstream of a client that left, and only for that client', async () => {
+    const aborted: string[] = [];
+    const waiting = {
+      exchange: (request: { target: string }, options?: { signal?: AbortSignal }) =>
+        new Promise<never>((_, reject) =>
+          options?.signal?.addEventListener('abort', () => {
+            aborted.push(request.target);
+            reject(new Error('client left'));
+          }),
+        ),
+      close: async () => {},
+    };
+    await using server = new HTTPServer({ exchanger: waiting });
+    const { port } = await server.listen();
+    const open = (target: string) => {
+      const socket = net.connect(port, '127.0.0.1', () => socket.write(`GET ${target} HTTP/1.1\r\nHost: w.test\r\n\r\n`));
+      socket.on('error', () => undefined);
+      return socket;
+    };
+    const leaving = open('/leaves');
+    const staying = open('/stays');
+    await new Promise((r) => setTimeout(r, 200));
+    leaving.destroy();
+    await until(() => aborted.length > 0);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(aborted).toEqual(['/leaves']);
+    staying.destroy();
+    await until(() => aborted.length === 2);
+  });
+
   it('forwards every method and drops hop-by-hop headers both ways', async () => {
     const client = new HTTPClient({ lookup: loopbackLookup });
     await using server = new HTTPServer({ exchanger: client });
