@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { RecallError } from './errors.js';
-import { buildCertificate, subjectKeyIdentifier, type NameAttribute } from './certificate-builder.js';
+import { buildCertificate, subjectKeyIdentifierExtension, type NameAttribute } from './certificate-builder.js';
 
 export const ROOT_KEY_FILE = 'root-ca.key';
 export const ROOT_CERT_FILE = 'root-ca.pem';
@@ -157,10 +157,7 @@ async function createRoot(
     extensions: [
       { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
       { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
-      {
-        name: 'subjectKeyIdentifier',
-        subjectKeyIdentifier: Buffer.from(subjectKeyIdentifier(publicKey), 'binary').toString('hex'),
-      },
+      subjectKeyIdentifierExtension(publicKey),
     ],
   });
   return { keyPem: key.export({ type: 'pkcs8', format: 'pem' }).toString(), certPem };

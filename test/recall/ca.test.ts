@@ -1,6 +1,6 @@
 // Recall's certificate authority against real TLS clients: Node's tls.connect, openssl verify and curl.
 import { execFile } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
+import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -138,8 +138,14 @@ describe('CertificateAuthority', () => {
     await writeFile(join(dir, 'leaf.pem'), leaves[0]?.certPem ?? '');
     const { stdout: text } = await run('openssl', ['x509', '-in', join(dir, 'leaf.pem'), '-noout', '-text']);
     expect(text).toMatch(/Signature Algorithm: sha256WithRSAEncryption/);
-    expect(text).toMatch(/Public-Key: \(2048 bit\)/);
-    expect(text).toMatch(/X509v3 Authority Key Identifier/);
+    expect(text).toMatch(/Public-Key: \(256 bit\)[\s\S]*ASN1 OID: prime256v1/);
+    // The leaf names its issuer by the root's key identifier: SHA-1 of the root's RSAPublicKey (RFC 5280 method 1).
+    const rootText = (await run('openssl', ['x509', '-in', ca.rootCertificateFile, '-noout', '-text'])).stdout;
+    const keyId = (label: string, from: string) => new RegExp(`${label}:\\s*\\n\\s*([0-9A-F:]+)`).exec(from)?.[1];
+    const rsaPublicKey = createPublicKey(ca.rootCertificatePem).export({ type: 'pkcs1', format: 'der' });
+    const expectedId = createHash('sha1').update(rsaPublicKey).digest('hex').toUpperCase().match(/../g)!.join(':');
+    expect(keyId('X509v3 Subject Key Identifier', rootText)).toBe(expectedId);
+    expect(keyId('X509v3 Authority Key Identifier', text)).toBe(expectedId);
     const { stdout: verified } = await run('openssl', [
       'verify',
       '-CAfile',
