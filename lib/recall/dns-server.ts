@@ -45,7 +45,6 @@ export class DNSServer {
   readonly host: string;
   readonly #options: DNSServerOptions;
   readonly #logger: Logger;
-  readonly #closing = new AbortController();
   /** Each query's signal: aborted when the resolver took too long, or when the server closes. */
   readonly #deadlines: DeadlineSignals;
   readonly #connections = new Set<Socket>();
@@ -150,7 +149,7 @@ export class DNSServer {
     };
     const deliver = (reply: Reply): void => {
       this.#stats[reply.bytes ? reply.rcode : 'ignored'] += 1;
-      if (reply.bytes && !this.#closing.signal.aborted) send(reply.bytes);
+      if (reply.bytes && !this.#closed) send(reply.bytes);
     };
     const failed = (error: unknown): void => this.#logger.error({ err: error, udp }, 'unexpected failure answering a query');
     try {
@@ -171,7 +170,7 @@ export class DNSServer {
   }
 
   #onConnection(socket: Socket): void {
-    if (this.#closing.signal.aborted) return void socket.destroy();
+    if (this.#closed) return void socket.destroy();
     this.#connections.add(socket);
     const frames = new DnsFrameReader();
     socket.setTimeout(this.#options.tcpIdleTimeoutMs ?? 10_000, () => socket.destroy());
@@ -190,9 +189,7 @@ export class DNSServer {
   /** Stops listening, drops TCP connections and abandons pending lookups. Idempotent. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
-      const closed = new RecallError('ERR_RECALL_CLOSED', 'the DNS server was closed');
-      this.#closing.abort(closed);
-      this.#deadlines.abortAll(closed);
+      this.#deadlines.abortAll(new RecallError('ERR_RECALL_CLOSED', 'the DNS server was closed'));
       for (const socket of this.#connections) socket.destroy();
       const tcp = this.#tcp;
       const udp = this.#udp;
