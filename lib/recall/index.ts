@@ -40,3 +40,4 @@ export * from './archiving-dns-client.js';
 export * from './playback-dns-client.js';
 export * from './name-map.js';
 export * from './deterministic-script-injector.js';
+export * from './recording-clients.js';

@@ -14,10 +14,7 @@ import { Command, Option } from 'commander';
 import { reasonOf, isAutotestError } from '../../lib/errors.js';
 import {
   Archive,
-  ArchivingDNSClient,
-  ArchivingHTTPClient,
   CertificateAuthority,
-  DeterministicScriptInjector,
   DNSClient,
   DNSServer,
   HTTPClient,
@@ -26,6 +23,7 @@ import {
   NameMap,
   PlaybackDNSClient,
   PlaybackHTTPClient,
+  recordingClients,
   RecallError,
   archiveStats,
   exchangeFilter,
@@ -112,15 +110,13 @@ async function serve(options: ServeOptions): Promise<void> {
   let exchanger: HttpExchanger;
   let playback: PlaybackHTTPClient | undefined;
   if (options.mode === 'record') {
-    resolver = new ArchivingDNSClient(new DNSClient(), { sink: archive.recall.dns });
-    const state = {
-      startTime: Date.parse(archive.recall.startedDateTime),
-      randomSeed: archive.recall.randomSeed,
-    };
-    exchanger = new ArchivingHTTPClient(
-      new DeterministicScriptInjector(new HTTPClient({ extraCAs }), { state }),
-      { archive, scrubSecrets: Boolean(options.scrubSecrets) },
+    const recording = recordingClients(
+      archive,
+      { dns: new DNSClient(), http: new HTTPClient({ extraCAs }) },
+      { scrubSecrets: Boolean(options.scrubSecrets) },
     );
+    resolver = recording.dns;
+    exchanger = recording.http;
   } else if (options.mode === 'replay') {
     resolver = new PlaybackDNSClient(archive.recall.dns);
     exchanger = playback = new PlaybackHTTPClient(archive, { scrubSecrets: Boolean(options.scrubSecrets) });

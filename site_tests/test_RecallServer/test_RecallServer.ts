@@ -3,14 +3,12 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   Archive,
-  ArchivingDNSClient,
-  ArchivingHTTPClient,
   CertificateAuthority,
-  DeterministicScriptInjector,
   DNSClient,
   HTTPClient,
   PlaybackDNSClient,
   PlaybackHTTPClient,
+  recordingClients,
 } from 'autotest/recall';
 import { RecallServerTest, TestError, TestFail, type RecallServerArgs } from 'autotest';
 
@@ -74,9 +72,9 @@ export class test_RecallServer extends RecallServerTest<RecallServerTestArgs> {
       }));
     } else {
       const archive = (this.#archive = Archive.create());
-      const state = { startTime: Date.parse(archive.recall.startedDateTime), randomSeed: archive.recall.randomSeed };
-      this.dnsClient = new ArchivingDNSClient(new DNSClient({ logger: this.logger }), { sink: archive.recall.dns });
-      this.httpClient = new ArchivingHTTPClient(new DeterministicScriptInjector(upstream, { state, logger: this.logger }), { archive, logger: this.logger });
+      const recording = recordingClients(archive, { dns: new DNSClient({ logger: this.logger }), http: upstream }, { logger: this.logger });
+      this.dnsClient = recording.dns;
+      this.httpClient = recording.http;
       this.onCleanup('save the archive', () => this.#save());
     }
     await super.initialize(args);

@@ -1,0 +1,31 @@
+/**
+ * The record half of Recall, put together the one way it should be: DNS answers and complete HTTP exchanges go
+ * into `archive`, and HTML pages get the deterministic script seeded with the archive's own start time and random
+ * seed, so every playback of that archive gives pages the same clock and the same random numbers.
+ */
+import type { Logger } from 'pino';
+import type { Archive } from './archive.js';
+import { ArchivingDNSClient } from './archiving-dns-client.js';
+import { ArchivingHTTPClient } from './archiving-http-client.js';
+import { DeterministicScriptInjector } from './deterministic-script-injector.js';
+import type { DnsResolver } from './dns-types.js';
+import type { HttpExchanger } from './http-exchanger.js';
+import type { ScrubOptions } from './scrub.js';
+
+export interface RecordingClientsOptions extends ScrubOptions {
+  logger?: Logger;
+}
+
+/** Wraps the live upstream clients (`DNSClient`, `HTTPClient`) so that what they answer is recorded into `archive`. */
+export function recordingClients(
+  archive: Archive,
+  upstream: { dns: DnsResolver; http: HttpExchanger },
+  options: RecordingClientsOptions = {},
+): { dns: ArchivingDNSClient; http: ArchivingHTTPClient } {
+  const { logger } = options;
+  const state = { startTime: Date.parse(archive.recall.startedDateTime), randomSeed: archive.recall.randomSeed };
+  return {
+    dns: new ArchivingDNSClient(upstream.dns, { sink: archive.recall.dns, logger }),
+    http: new ArchivingHTTPClient(new DeterministicScriptInjector(upstream.http, { state, logger }), { ...options, archive }),
+  };
+}
