@@ -59,10 +59,18 @@ export abstract class RecallServerTest<A extends RecallServerArgs = RecallServer
     this.#undo.push({ what, run });
   }
 
-  override async initialize(args: A): Promise<void> {
+  /**
+   * Throws unless this process runs as root (iptables, sysctls and the CA folder need it). A subclass that
+   * prepares anything before `super.initialize` (its CA, say) calls this first, so a user sees why.
+   */
+  protected requireRoot(): void {
     if (process.getuid?.() !== 0) {
-      throw new TestError('Recall needs root to redirect the device with iptables: run autoserv or run-remote as root');
+      throw new TestError(`${this.name} needs root (Recall redirects the device with iptables and keeps its CA in /var/lib/autotest-recall): run autoserv or run-remote as root, e.g. with sudo`);
     }
+  }
+
+  override async initialize(args: A): Promise<void> {
+    this.requireRoot();
     if (!args.host) throw new TestError(`${this.name} needs a host: job.runTest('${this.name}', { host })`);
     await cleanupLeftovers(this.logger);
     this.route = await routeTo(args.host.hostname);

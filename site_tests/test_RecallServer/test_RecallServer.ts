@@ -51,6 +51,7 @@ export class test_RecallServer extends RecallServerTest<RecallServerTestArgs> {
   }
 
   override async initialize(args: RecallServerTestArgs): Promise<void> {
+    this.requireRoot();
     if (!args.test) throw new TestError("test_RecallServer needs the client test to run: -a 'desktopui_UrlFetch'");
     if (args.proxy_only !== undefined && !['0', '1'].includes(String(args.proxy_only))) {
       throw new TestError(`proxy_only must be 0 or 1, got ${JSON.stringify(args.proxy_only)}`);
