@@ -5,6 +5,7 @@
  * makes the server about twice as fast on it; every other reply is built by dns-packet.
  */
 import * as ip from '@leichtgewicht/ip-codec';
+import { endOfQuestion } from './dns-name.js';
 
 const HEADER = 12;
 const POINTER_TO_QUESTION = 0xc000 | HEADER;
@@ -24,6 +25,7 @@ export interface AddressReply {
 
 /** The reply's bytes, or undefined when the query's question cannot be copied as is (compressed, or cut short). */
 export function encodeAddressReply(query: Buffer, reply: AddressReply): Buffer | undefined {
+  if (query.length < HEADER || query.readUInt16BE(4) !== 1) return undefined;
   const questionEnd = endOfQuestion(query);
   if (questionEnd === undefined) return undefined;
   const codec = reply.type === 'A' ? ip.v4 : ip.v6;
@@ -56,17 +58,4 @@ export function encodeAddressReply(query: Buffer, reply: AddressReply): Buffer |
     out.writeUInt16BE(0, offset);
   }
   return out;
-}
-
-/** Where the query's only question ends, if its name is written out in plain labels (no pointers). */
-function endOfQuestion(query: Buffer): number | undefined {
-  if (query.length < HEADER || query.readUInt16BE(4) !== 1) return undefined;
-  let offset = HEADER;
-  for (;;) {
-    const length = query[offset];
-    if (length === undefined || length > 63) return undefined;
-    offset += 1 + length;
-    if (length === 0) break;
-  }
-  return offset + 4 <= query.length ? offset + 4 : undefined;
 }

@@ -14,6 +14,7 @@ import { addressForReverseName, type NameMap } from './name-map.js';
 import { decodeMessage, encodeMessage, type WireMessage } from './dns-transport.js';
 import { raceAbort } from '../abort.js';
 import { encodeAddressReply } from './dns-address-reply.js';
+import { endOfQuestion, endOfQuestionName, textOfWireName } from './dns-name.js';
 
 /** Answer every A (and, when given, AAAA) question with these addresses instead of the real ones. */
 export interface DnsRedirect {
@@ -70,14 +71,17 @@ export function answerMessage(message: Buffer, udpLimit: boolean, context: Answe
   if (query.opcode !== 'QUERY') return finish(message, query, 'NOTIMP', undefined, udpLimit);
   if (!question || (query.questions?.length ?? 0) !== 1) return finish(message, query, 'FORMERR', undefined, udpLimit);
   if ((question.class ?? 'IN') !== 'IN') return finish(message, query, 'NOTIMP', undefined, udpLimit);
+  // The name as the bytes say it (escaped where needed), not as dns-packet's UTF-8 reading of them.
+  const nameEnd = endOfQuestionName(message);
+  const name = nameEnd === undefined ? question.name : textOfWireName(message, 12, nameEnd);
   const answered = (answer: RecordedDnsAnswer): Reply =>
     finish(message, query, answer.rcode === 'NXDOMAIN' ? 'NXDOMAIN' : 'NOERROR', answer, udpLimit);
   const failed = (error: unknown): Reply => {
-    context.logger.warn({ err: error, name: question.name, type: question.type }, 'resolver failed: answering SERVFAIL');
+    context.logger.warn({ err: error, name, type: question.type }, 'resolver failed: answering SERVFAIL');
     return finish(message, query, 'SERVFAIL', undefined, udpLimit);
   };
   try {
-    const answer = answerQuestion(question.name, question.type, context);
+    const answer = answerQuestion(name, question.type, context);
     return answer instanceof Promise ? answer.then(answered, failed) : answered(answer);
   } catch (error) {
     return failed(error);
@@ -140,8 +144,7 @@ function finish(
   const rd = (query.flags ?? 0) & dnsPacket.RECURSION_DESIRED;
   const flags = rd | dnsPacket.RECURSION_AVAILABLE | RCODE_BITS[rcode];
   const answers = (answer?.data ?? []).map((data) => ({
-    // The owner echoes the question's spelling: some stub resolvers compare case-sensitively.
-    name: question?.name ?? answer?.name ?? '',
+    name: '.', // each owner becomes a pointer to the question (below), so it keeps the asker's exact bytes
     type: answer?.type ?? 'A',
     class: 'IN' as const,
     ttl: answer?.ttl ?? 0,
@@ -160,18 +163,53 @@ function finish(
   const additionals = edns
     ? [{ type: 'OPT', name: '.', udpPayloadSize: EDNS_PAYLOAD, flags: 0, options: [] }]
     : [];
-  const base: WireMessage = {
-    id: query.id ?? 0,
-    type: 'response',
-    questions: question ? [question] : [],
-    additionals,
+  const questionEnd = endOfQuestion(message);
+  const encode = (extraFlags: number, records: WireMessage['answers']): Buffer => {
+    if (questionEnd === undefined) {
+      // A question dns-packet could read but we cannot copy (compressed): its own encoding is the best we have.
+      const owner = question?.name ?? '.';
+      return encodeMessage({
+        id: query.id ?? 0,
+        type: 'response',
+        flags: flags | extraFlags,
+        questions: question ? [question] : [],
+        answers: (records ?? []).map((r) => ({ ...r, name: owner })),
+        additionals,
+      });
+    }
+    const body = encodeMessage({
+      id: query.id ?? 0,
+      type: 'response',
+      flags: flags | extraFlags,
+      questions: [],
+      answers: records ?? [],
+      additionals,
+    });
+    return withQuestionOf(message.subarray(12, questionEnd), body, records?.length ?? 0);
   };
-  let bytes = encodeMessage({ ...base, flags, answers });
-  if (udpLimit && bytes.length > limit) {
-    bytes = encodeMessage({ ...base, flags: flags | dnsPacket.TRUNCATED_RESPONSE, answers: [] });
-  }
+  let bytes = encode(0, answers);
+  if (udpLimit && bytes.length > limit) bytes = encode(dnsPacket.TRUNCATED_RESPONSE, []);
   return { rcode, bytes };
 }
+
+/**
+ * Puts the query's question, byte for byte, into a reply encoded without one, and turns each answer's owner (the
+ * root, one zero byte) into a pointer to it.
+ */
+function withQuestionOf(question: Buffer, body: Buffer, answerCount: number): Buffer {
+  const parts: Buffer[] = [Buffer.from(body.subarray(0, 12)), question];
+  (parts[0] as Buffer).writeUInt16BE(1, 4);
+  let offset = 12;
+  for (let i = 0; i < answerCount; i += 1) {
+    const end = offset + 1 + 10 + body.readUInt16BE(offset + 1 + 8);
+    parts.push(POINTER_TO_QUESTION, body.subarray(offset + 1, end));
+    offset = end;
+  }
+  parts.push(body.subarray(offset));
+  return Buffer.concat(parts);
+}
+
+const POINTER_TO_QUESTION = Buffer.from([0xc0, 12]);
 
 /** FORMERR for a message whose header is readable but whose body is not; undefined when even the header is not. */
 function headerOnlyError(message: Buffer): Buffer | undefined {

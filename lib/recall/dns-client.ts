@@ -12,6 +12,7 @@ import { silentLogger } from '../logging.js';
 import { RecallError } from './errors.js';
 import type { DnsQuestion, DnsResolver, RecordedDnsAnswer } from './dns-types.js';
 import { normalizeDnsName } from './name-map.js';
+import { wireOfName } from './dns-name.js';
 import {
   exchangeTcp,
   exchangeUdp,
@@ -35,6 +36,8 @@ export interface DNSClientOptions {
 }
 
 type DecodedPacket = WireMessage;
+/** dns-packet's name codec (its published types leave it out). */
+const packetNames = (dnsPacket as unknown as { name: { decode(wire: Buffer): string } }).name;
 
 /** The live upstream resolver. Holds no sockets between questions, so it needs no `close()`. */
 export class DNSClient implements DnsResolver {
@@ -82,6 +85,12 @@ export class DNSClient implements DnsResolver {
   async resolve(question: DnsQuestion, options: { signal?: AbortSignal } = {}): Promise<RecordedDnsAnswer> {
     const servers = await this.servers();
     const name = normalizeDnsName(question.name);
+    if (!wireOfName(name)) {
+      throw new RecallError(
+        'ERR_DNS_INVALID_NAME',
+        `cannot ask upstream for ${JSON.stringify(name)}: not a DNS name (a label is empty or longer than 63 bytes, or the name longer than 255)`,
+      );
+    }
     let lastError: unknown;
     let onlyTimeouts = true;
     for (const server of servers) {
@@ -191,7 +200,9 @@ function interpret(
     );
   }
   const answers = response.answers ?? [];
-  let owner = name;
+  // Owners as dns-packet reads them (UTF-8 labels joined with dots), to compare with the records it decoded.
+  const wire = wireOfName(name);
+  let owner = wire ? normalizeDnsName(packetNames.decode(wire)) : name;
   let ttl = Number.POSITIVE_INFINITY;
   const seen = new Set<string>();
   for (;;) {

@@ -7,6 +7,7 @@ import { connect } from 'node:net';
 import { isIPv6 } from 'node:net';
 import dnsPacket from 'dns-packet';
 import { RecallError } from './errors.js';
+import { endOfQuestionName, sameWireName, wireOfName } from './dns-name.js';
 
 /** Where an upstream DNS server listens. */
 export interface DnsServerAddress {
@@ -116,7 +117,7 @@ export function exchangeUdp(exchange: Exchange): Promise<DecodedPacket> {
         if (response) finish(undefined, response);
         // Anything else (late answers to an earlier try, spoofed or garbage packets) is ignored on purpose.
       });
-      socket.send(encodeMessage(query), server.port, server.host);
+      socket.send(encodeQuery(query), server.port, server.host);
     },
   );
 }
@@ -153,7 +154,7 @@ export function exchangeTcp(exchange: Exchange): Promise<DecodedPacket> {
             ),
           );
       });
-      socket.write(frameDnsMessage(encodeMessage(query)));
+      socket.write(frameDnsMessage(encodeQuery(query)));
     },
   );
 }
@@ -163,6 +164,18 @@ function timeoutError(server: DnsServerAddress, timeoutMs: number): RecallError 
     'ERR_DNS_UPSTREAM_TIMEOUT',
     `${server.host}:${server.port} did not answer within ${timeoutMs} ms`,
   );
+}
+
+/**
+ * The query's bytes with its question name written from presentation text (`\\.`, `\\DDD` escapes kept as the
+ * bytes they stand for), where dns-packet would split at every dot and write labels as UTF-8.
+ */
+export function encodeQuery(query: WireMessage): Buffer {
+  const asked = query.questions?.[0];
+  const wire = asked ? wireOfName(asked.name) : undefined;
+  if (!asked || !wire) return encodeMessage(query);
+  const rooted = encodeMessage({ ...query, questions: [{ ...asked, name: '.' }] });
+  return Buffer.concat([rooted.subarray(0, 12), wire, rooted.subarray(13)]);
 }
 
 function decodeMatching(message: Buffer, query: Exchange['query']): DecodedPacket | undefined {
@@ -175,13 +188,14 @@ function decodeMatching(message: Buffer, query: Exchange['query']): DecodedPacke
   if (response.type !== 'response' || response.id !== query.id) return undefined;
   const asked = query.questions?.[0];
   const echoed = response.questions?.[0];
-  if (
-    asked &&
-    echoed &&
-    (echoed.name.toLowerCase() !== asked.name.toLowerCase() || echoed.type !== asked.type)
-  )
-    return undefined;
-  return response;
+  if (!asked || !echoed) return response;
+  if (echoed.type !== asked.type) return undefined;
+  // Names compared as bytes: the root is `.` in one text and empty in the other, and escapes differ from UTF-8.
+  const askedWire = wireOfName(asked.name);
+  const echoedEnd = endOfQuestionName(message);
+  if (askedWire && echoedEnd !== undefined)
+    return sameWireName(askedWire, message.subarray(12, echoedEnd)) ? response : undefined;
+  return echoed.name.toLowerCase() === asked.name.toLowerCase() ? response : undefined;
 }
 
 /** Prefixes a DNS message with its two-byte length for TCP. */
