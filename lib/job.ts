@@ -21,6 +21,7 @@ import type { StatusLogEntry } from './status-log.js';
 import { StatusLogWriter } from './status-log-writer.js';
 import { findTest, type FoundTest } from './test-finder.js';
 import { runLifecycle } from './test-runner.js';
+import { printableName, taggedName } from './safe-name.js';
 import { isTestClass, type Test, type TestArgs } from './test.js';
 
 /** Arguments of `runTest`: the test's own, plus the reserved ones the job consumes. */
@@ -117,7 +118,12 @@ export class Job {
   async runTestDetail(name: string, args: RunTestArgs = {}): Promise<TestStatus> {
     this.throwIfInterrupted();
     const { tag, iterations, timeout, ...testArgs } = args;
-    const tagged = tag ? `${name}.${tag}` : name;
+    let tagged: string;
+    try {
+      tagged = taggedName(name, tag);
+    } catch (error) {
+      return this.recordRefusedTest(name, tag, error);
+    }
     const context = this.context;
     const outputDir = join(context.resultsDir, tagged);
     const collision = existsSync(outputDir);
@@ -152,6 +158,20 @@ export class Job {
     this.record(status, tagged, tagged, reason);
     this.record(`END ${status}`, tagged, tagged, '');
     return status;
+  }
+
+  /**
+   * Records a test whose name or tag was refused: ERROR with the reason, and no folder (the name is not safe to
+   * make one from). The status line shows the name escaped, under no subdir.
+   */
+  protected recordRefusedTest(name: unknown, tag: unknown, error: unknown): TestStatus {
+    const label = printableName(tag === undefined || tag === '' ? name : `${String(name)}.${String(tag)}`);
+    this.logger.error({ err: error }, `refused test ${label}: ${reasonOf(error)}`);
+    this.record('START', undefined, label);
+    this.record('ERROR', undefined, label, reasonOf(error));
+    this.record('END ERROR', undefined, label, '');
+    this.throwIfInterrupted();
+    return 'ERROR';
   }
 
   /** Finds, loads and runs a test class in-process. The server job overrides this for client tests. */

@@ -2,6 +2,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AutotestError } from './errors.js';
+import { isSafeName } from './safe-name.js';
 
 export interface FoundTest {
   readonly name: string;
@@ -45,8 +46,8 @@ function distance(a: string, b: string): number {
 
 /** Finds a test; the first folder that has it wins (the user's --tests-dir folders come first). */
 export function findTest(name: string, testsDirs: readonly string[]): FoundTest {
-  if (!/^[\w.-]+$/.test(name)) {
-    throw new TestNotFoundError('ERR_TEST_NAME', `test name ${JSON.stringify(name)} is invalid: use letters, digits, '_', '-' and '.'`);
+  if (!isSafeName(name)) {
+    throw new TestNotFoundError('ERR_TEST_NAME', `test name ${JSON.stringify(name)} is invalid: use letters, digits, '_', '.', '+' and '-' (not starting with '.' or '-', no '..')`);
   }
   for (const root of testsDirs) {
     const dir = resolve(root, name);

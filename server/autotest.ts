@@ -12,6 +12,7 @@ import type { Job } from '../lib/job.js';
 import { silentLogger, type Logger } from '../lib/logging.js';
 import { PackageManager, packageRef, sourcesFromTree, type InstallResult, type PackageRepository } from '../lib/packages/index.js';
 import { findTest } from '../lib/test-finder.js';
+import { checkName } from '../lib/safe-name.js';
 import type { TestStatus } from '../lib/status.js';
 import { ClientStatusRelay } from './client-status-relay.js';
 import { buildDeviceTest, clientPackageDir, deviceTestsDir } from './device-build.js';
@@ -109,7 +110,8 @@ export class Autotest {
   /** Runs a compiled client control file (JavaScript text) on the device and follows it to the end. */
   async run(controlJs: string, options: ClientRunOptions): Promise<ClientRunResult> {
     const install = await this.install(options.tests ?? [], options.job.testsDirs);
-    const tag = options.tag ?? 'default';
+    // The tag names a folder the device empties with `rm -rf`: refuse anything but a plain name.
+    const tag = checkName('client results tag', options.tag ?? 'default');
     const remoteResults = posix.join(this.autodir, 'results', tag);
     const remoteControl = posix.join(this.autodir, `control.${tag}.js`);
     const testsDirs = [posix.join(this.autodir, 'tests'), posix.join(this.autodir, 'site_tests')];
@@ -119,7 +121,7 @@ export class Autotest {
       `node ${quote(posix.join(this.autodir, 'bin', 'autotest-client.js'))} start --control ${quote(remoteControl)} --results ${quote(remoteResults)} --args ${quote(options.args ?? '')} ${testsDirs.map((d) => `--tests-dir ${quote(d)}`).join(' ')}`,
     ].join(' && ');
     const started = await this.host.run(start, { stdin: controlJs, timeout: 60 });
-    const pid = Number(started.stdout.trim());
+    const pid = parsePid(started.stdout);
     const bootId = await this.host.bootId();
     this.#logger.info({ pid, remoteResults }, 'client started');
 
@@ -210,6 +212,20 @@ export class Autotest {
     await mkdir(localDir, { recursive: true });
     await this.host.getFile(`${remoteResults}/`, localDir);
   }
+}
+
+/**
+ * The harness's pid as the device printed it. It ends up in `kill -TERM -<pid>`, so anything but a plain
+ * positive integer (a compromised or broken device printing `1; rm -rf /`, `0` or `-1`, which would signal
+ * every process) is refused.
+ */
+export function parsePid(stdout: string): number {
+  const text = stdout.trim();
+  const pid = /^[0-9]{1,10}$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(pid) || pid < 2 || pid > 4_194_304) {
+    throw new ClientRunError('ERR_CLIENT_PID', `the device answered ${JSON.stringify(text.slice(0, 80))} instead of the client harness's pid: reinstall the client or check the device`);
+  }
+  return pid;
 }
 
 /** Raised when a client test was asked to run without a host. */

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { reasonOf } from '../lib/errors.js';
 import type { Job, RunTestArgs } from '../lib/job.js';
+import { taggedName } from '../lib/safe-name.js';
 import type { TestStatus } from '../lib/status.js';
 import { Autotest, type ClientRunResult } from './autotest.js';
 import type { SSHHost } from './hosts/index.js';
@@ -41,7 +42,7 @@ export function splitHost(args: RunTestArgs): { host: SSHHost | undefined; rest:
 }
 
 export async function runClientTest(job: Job, name: string, host: SSHHost, args: Record<string, unknown>, options: ClientTestOptions = {}): Promise<ClientRunResult & { status: TestStatus }> {
-  const tagged = typeof args.tag === 'string' ? `${name}.${args.tag}` : name;
+  const tagged = taggedName(name, args.tag);
   const targetDir = options.resultsDir ?? job.context.resultsDir;
   const staging = await mkdtemp(join(tmpdir(), `autotest-client-${tagged}-`));
   const call = `await job.runTest(${JSON.stringify(name)}, ${JSON.stringify(args)});`;

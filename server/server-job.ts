@@ -5,6 +5,7 @@
 import { reasonOf } from '../lib/errors.js';
 import { Job, type JobOptions, type RunTestArgs } from '../lib/job.js';
 import { loadControlFile, type TestType } from '../lib/control-file.js';
+import { taggedName } from '../lib/safe-name.js';
 import type { TestStatus } from '../lib/status.js';
 import { findTest } from '../lib/test-finder.js';
 import { needsHost } from './autotest.js';
@@ -47,7 +48,12 @@ export class ServerJob extends Job {
     const type = await this.testType(name).catch(() => undefined);
     if (type !== 'client') return super.runTestDetail(name, args);
     this.throwIfInterrupted();
-    const tagged = args.tag ? `${name}.${args.tag}` : name;
+    let tagged: string;
+    try {
+      tagged = taggedName(name, args.tag);
+    } catch (error) {
+      return this.recordRefusedTest(name, args.tag, error);
+    }
     const { host, rest } = splitHost(args);
     if (!host) return this.recordUnstartedTest(tagged, 'ERROR', needsHost(name).message);
     let status: TestStatus;
