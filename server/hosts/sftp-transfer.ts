@@ -1,10 +1,10 @@
 /**
- * File and folder transfers over SFTP, keeping permission bits. Destinations follow scp: into an existing
+ * Sending files and folders over SFTP, keeping permission bits. Destinations follow scp: into an existing
  * remote folder under the source's name, otherwise to the destination path itself. As with rsync, a source
- * folder written with a trailing slash (`dir/`) sends its contents rather than the folder. Symbolic links are
- * followed.
+ * folder written with a trailing slash (`dir/`) sends its contents rather than the folder. Local symbolic links
+ * are followed (the server's own files). Fetching from a device is `sftp-fetch.ts`, which trusts nothing.
  */
-import { chmod, mkdir, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, join, posix } from 'node:path';
 import type { SFTPWrapper, Stats } from 'ssh2';
 
@@ -44,19 +44,6 @@ async function sendOne(sftp: SFTPWrapper, local: string, remote: string): Promis
   await setRemoteMode(sftp, remote, info.mode);
 }
 
-async function getOne(sftp: SFTPWrapper, remote: string, local: string): Promise<void> {
-  const info = await call<Stats>((done) => sftp.stat(remote, done));
-  if (info.isDirectory()) {
-    await mkdir(local, { recursive: true });
-    const entries = await call<{ filename: string }[]>((done) => sftp.readdir(remote, done));
-    for (const { filename } of entries)
-      await getOne(sftp, posix.join(remote, filename), join(local, filename));
-  } else {
-    await call<void>((done) => sftp.fastGet(remote, local, (error) => done(error, undefined)));
-  }
-  await chmod(local, info.mode & 0o7777);
-}
-
 function trimmed(path: string): { path: string; contents: boolean } {
   const contents = path.length > 1 && path.endsWith('/');
   return { path: contents ? path.replace(/\/+$/, '') : path, contents };
@@ -78,27 +65,6 @@ export async function sendPaths(
       for (const name of await readdir(path)) await sendOne(sftp, join(path, name), posix.join(remote, name));
     } else {
       await sendOne(sftp, path, remoteIsDir ? posix.join(remote, basename(path)) : remote);
-    }
-  }
-}
-
-/** Fetches remote files and folders; several sources need an existing local folder. */
-export async function getPaths(sftp: SFTPWrapper, sources: readonly string[], local: string): Promise<void> {
-  const localIsDir = await stat(local).then(
-    (info) => info.isDirectory(),
-    () => false,
-  );
-  if (sources.length > 1 && !localIsDir)
-    throw new Error(`several sources need an existing local folder, and ${local} is not one`);
-  for (const source of sources) {
-    const { path, contents } = trimmed(source);
-    if (contents && (await remoteStat(sftp, path))?.isDirectory()) {
-      await mkdir(local, { recursive: true });
-      const entries = await call<{ filename: string }[]>((done) => sftp.readdir(path, done));
-      for (const { filename } of entries)
-        await getOne(sftp, posix.join(path, filename), join(local, filename));
-    } else {
-      await getOne(sftp, path, localIsDir ? join(local, posix.basename(path)) : local);
     }
   }
 }

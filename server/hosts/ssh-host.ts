@@ -16,7 +16,8 @@ import {
 import type { ResolvedHostOptions } from './host-options.js';
 import { rebootHost, waitDown, waitUp, type RebootOptions } from './host-power.js';
 import { executeOnChannel, openExec, wrapCommand } from './remote-command.js';
-import { getPaths, sendPaths } from './sftp-transfer.js';
+import { getPaths, type FetchLimits } from './sftp-fetch.js';
+import { sendPaths } from './sftp-transfer.js';
 import { SSHConnection, type ConnectionTarget } from './ssh-connection.js';
 
 export type { CommandResult, RunOptions } from './command-result.js';
@@ -117,11 +118,14 @@ export class SSHHost {
     await this.withSftp(`send ${sources.join(' ')} to ${remote}`, (sftp) => sendPaths(sftp, sources, remote));
   }
 
-  /** Fetches remote files or folders, keeping their permission bits; same destination rules as `sendFile`. */
-  async getFile(remote: string | readonly string[], local: string): Promise<void> {
+  /**
+   * Fetches remote files or folders, keeping their permission bits (not setuid/setgid); same destination rules
+   * as `sendFile`. The device's names are checked, links are not followed, and `limits` bound the tree.
+   */
+  async getFile(remote: string | readonly string[], local: string, limits?: FetchLimits): Promise<void> {
     const sources = typeof remote === 'string' ? [remote] : remote;
     this.logger.debug({ sources, local }, 'get');
-    await this.withSftp(`get ${sources.join(' ')} into ${local}`, (sftp) => getPaths(sftp, sources, local));
+    await this.withSftp(`get ${sources.join(' ')} into ${local}`, (sftp) => getPaths(sftp, sources, local, limits));
   }
 
   /** The kernel's boot id, which changes at every boot. */
