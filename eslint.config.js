@@ -13,6 +13,16 @@ export default tseslint.config(
       'no-empty': ['error', { allowEmptyCatch: false }],
     },
   },
+  // The architecture's import rules (docs/contributing.md): lib/ runs on both sides and imports only lib/;
+  // client/ is bundled and shipped to devices on its own, so it never imports server/.
+  {
+    files: ['lib/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)(server|client)(/|$)', message: 'lib/ imports only lib/: move shared code into lib/.' }] }] },
+  },
+  {
+    files: ['client/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)server(/|$)', message: 'client/ ships to devices on its own and never imports server/.' }] }] },
+  },
   {
     // Test names keep autotest's spelling (desktopui_UrlFetch) because users type them.
     files: ['site_tests/**/*.ts'],
