@@ -1,15 +1,31 @@
 /**
- * Abort signals for many short operations that share one timeout. Operations started within the same slice of
- * time share one signal, aborted `timeoutMs` after the slice ends, so each may run between `timeoutMs` and
- * `timeoutMs + sliceMs`. One controller and one timer per slice instead of per operation: a DNS server answering
- * tens of thousands of queries a second from an archive then spends its time answering, not arming timers.
+ * Deadlines for many short operations that share one timeout. Operations started within the same slice of time
+ * share one timer, fired `timeoutMs` after the slice ends, so each may run between `timeoutMs` and
+ * `timeoutMs + sliceMs`. One timer per slice instead of per operation: a DNS server answering tens of thousands of
+ * queries a second from an archive then spends its time answering, not arming timers.
+ *
+ * Each operation still gets its own signal, made only when something asks for it: a signal shared by a whole slice
+ * collected one abort listener per pending operation (MaxListenersExceededWarning under a DNS flood while recording).
  */
+export interface Deadline {
+  /** This operation's signal, aborted when its slice times out or everything is aborted. Made on first use. */
+  readonly signal: AbortSignal;
+  /** The operation finished: its signal is no longer aborted on timeout, and the slice forgets it. */
+  done(): void;
+}
+
+interface Slice {
+  readonly openedAt: number;
+  readonly controllers: Set<AbortController>;
+  timer: NodeJS.Timeout | undefined;
+}
+
 export class DeadlineSignals {
   readonly #timeoutMs: number;
   readonly #sliceMs: number;
   readonly #reason: () => unknown;
-  readonly #live = new Map<AbortController, NodeJS.Timeout>();
-  #current: { controller: AbortController; openedAt: number } | undefined;
+  readonly #live = new Set<Slice>();
+  #current: Slice | undefined;
 
   /** `reason` makes the error the signals abort with on timeout. */
   constructor(timeoutMs: number, reason: () => unknown) {
@@ -18,26 +34,55 @@ export class DeadlineSignals {
     this.#reason = reason;
   }
 
-  /** The signal for an operation starting now. */
-  next(): AbortSignal {
+  /** The deadline of an operation starting now. */
+  next(): Deadline {
     const now = performance.now();
     if (!this.#current || now - this.#current.openedAt >= this.#sliceMs) {
-      const controller = new AbortController();
-      const timer = setTimeout(() => {
-        this.#live.delete(controller);
-        controller.abort(this.#reason());
-      }, this.#timeoutMs + this.#sliceMs);
-      this.#live.set(controller, timer);
-      this.#current = { controller, openedAt: now };
+      this.#current = { openedAt: now, controllers: new Set(), timer: undefined };
     }
-    return this.#current.controller.signal;
+    return this.#deadlineIn(this.#current);
+  }
+
+  #deadlineIn(slice: Slice): Deadline {
+    let controller: AbortController | undefined;
+    let finished = false;
+    const live = this.#live;
+    const arm = (): void => {
+      if (slice.timer) return;
+      live.add(slice);
+      slice.timer = setTimeout(() => {
+        live.delete(slice);
+        const reason = this.#reason();
+        for (const c of slice.controllers) c.abort(reason);
+        slice.controllers.clear();
+      }, this.#timeoutMs + this.#sliceMs);
+    };
+    return {
+      get signal(): AbortSignal {
+        if (!controller) {
+          controller = new AbortController();
+          if (!finished) {
+            slice.controllers.add(controller);
+            arm();
+          }
+        }
+        return controller.signal;
+      },
+      done(): void {
+        finished = true;
+        if (!controller) return;
+        slice.controllers.delete(controller); // the slice's timer stays: cheaper than re-arming one per operation
+      },
+    };
   }
 
   /** Aborts every signal still pending with `reason` (on close) and stops their timers. */
   abortAll(reason: unknown): void {
-    for (const [controller, timer] of this.#live) {
-      clearTimeout(timer);
-      controller.abort(reason);
+    for (const slice of this.#live) {
+      clearTimeout(slice.timer);
+      slice.timer = undefined;
+      for (const c of slice.controllers) c.abort(reason);
+      slice.controllers.clear();
     }
     this.#live.clear();
     this.#current = undefined;

@@ -13,6 +13,7 @@ import type { DnsRecordType, DnsResolver, RecordedDnsAnswer } from './dns-types.
 import { addressForReverseName, type NameMap } from './name-map.js';
 import { decodeMessage, encodeMessage, type WireMessage } from './dns-transport.js';
 import { raceAbort } from '../abort.js';
+import type { Deadline } from './deadline-signals.js';
 import { encodeAddressReply } from './dns-address-reply.js';
 import { endOfQuestion, endOfQuestionName, textOfWireName } from './dns-name.js';
 
@@ -30,7 +31,8 @@ export interface AnswerContext {
   readonly resolver: DnsResolver;
   readonly nameMap: NameMap | undefined;
   readonly redirect: DnsRedirect | undefined;
-  readonly signal: AbortSignal;
+  /** The query's deadline; its signal is made only when the resolver or a pending answer needs one. */
+  readonly deadline: Deadline;
   readonly logger: Logger;
 }
 
@@ -121,9 +123,9 @@ type MaybePromise<T> = T | Promise<T>;
 
 /** Asks the resolver. A pending answer is bounded by the query's signal: a resolver that ignores the signal cannot
  * keep a query waiting forever, so every query still gets its SERVFAIL. */
-function ask(name: string, type: DnsRecordType, { resolver, signal }: AnswerContext): MaybePromise<RecordedDnsAnswer> {
-  const answer = resolver.resolve({ name, type }, { signal });
-  return answer instanceof Promise ? raceAbort(answer, signal) : answer;
+function ask(name: string, type: DnsRecordType, { resolver, deadline }: AnswerContext): MaybePromise<RecordedDnsAnswer> {
+  const answer = resolver.resolve({ name, type }, deadline);
+  return answer instanceof Promise ? raceAbort(answer, deadline.signal) : answer;
 }
 
 function then<T, U>(value: MaybePromise<T>, next: (value: T) => U): MaybePromise<U> {

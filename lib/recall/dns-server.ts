@@ -107,7 +107,9 @@ export class DNSServer {
   async #listen(port: number): Promise<void> {
     // With port 0 the UDP port is picked first; TCP may find it taken, so try a few fresh ports.
     for (let attempt = 1; ; attempt += 1) {
-      const udp = createSocket({ type: isIP(this.host) === 6 ? 'udp6' : 'udp4' });
+      // A large receive buffer rides out bursts (the kernel caps it at net.core.rmem_max): with the default
+      // 208 KiB, a flood of small queries filled it in about 200 packets and the rest were dropped unanswered.
+      const udp = createSocket({ type: isIP(this.host) === 6 ? 'udp6' : 'udp4', recvBufferSize: 4 * 1024 * 1024 });
       try {
         const bound = await bindUdp(udp, port, this.host);
         const tcp = await listenTcp(
@@ -140,18 +142,23 @@ export class DNSServer {
   /** Calls `send` with the reply's bytes (none for a message that gets no reply), at once when it can. */
   #answer(message: Buffer, udp: boolean, send: (bytes: Buffer) => void): void {
     this.#stats.queries += 1;
+    const deadline = this.#deadlines.next();
     const context: AnswerContext = {
       resolver: this.#options.resolver,
       nameMap: this.#options.nameMap,
       redirect: this.#options.redirect,
-      signal: this.#deadlines.next(),
+      deadline,
       logger: this.#logger,
     };
     const deliver = (reply: Reply): void => {
+      deadline.done();
       this.#stats[reply.bytes ? reply.rcode : 'ignored'] += 1;
       if (reply.bytes && !this.#closed) send(reply.bytes);
     };
-    const failed = (error: unknown): void => this.#logger.error({ err: error, udp }, 'unexpected failure answering a query');
+    const failed = (error: unknown): void => {
+      deadline.done();
+      this.#logger.error({ err: error, udp }, 'unexpected failure answering a query');
+    };
     try {
       const reply = answerMessage(message, udp, context);
       if (reply instanceof Promise) reply.then(deliver).catch(failed);
