@@ -2,10 +2,11 @@
  * The device half of Recall: around a client test, make the device trust the Recall server's root certificate
  * and send its DNS and its traffic to the Recall server, then put everything back.
  *
- *   await using ctx = await RecallContext.enter({ server: '198.18.1.1', logger });
+ *   await using ctx = await RecallContext.enter({ server: '198.18.1.1', caSha256: args.recall_ca_sha256, logger });
  *
  * Entering, in order (each change is recorded the moment it is made):
  *   1. GET http://<server>/_recall/ca.pem (plain HTTP, with a timeout): the root certificate, which must be a CA
+ *      whose SHA-256 is `caSha256` (the server sends it over SSH in the control file); anything else is refused
  *   2. the system trust store: /usr/local/share/ca-certificates/recall-<fp>.crt + update-ca-certificates
  *   3. the NSS database Chromium reads ($HOME/.pki/nssdb), created when missing
  *   4. NODE_EXTRA_CA_CERTS in process.env (child Node processes), pointing at `ctx.caFile`
@@ -24,7 +25,7 @@ import { silentLogger, type Logger } from '../lib/logging.js';
 import { trustInNssDatabase, trustInSystemStore } from './certificate-trust.js';
 import { pointDefaultRouteAt, pointDnsAt } from './network-redirect.js';
 import { RecallContextError } from './recall-context-error.js';
-import { fetchRootCertificate } from './root-certificate.js';
+import { fetchRootCertificate, normalizeSha256 } from './root-certificate.js';
 import { UndoStack } from './undo-stack.js';
 
 /** Where a Recall server serves its root certificate (`CA_PEM_PATH` in lib/recall/request-handler.ts). */
@@ -33,6 +34,12 @@ export const RECALL_CA_PATH = '/_recall/ca.pem';
 export interface RecallContextOptions {
   /** IPv4 address of the Recall server: where DNS and the default route are pointed. */
   readonly server: string;
+  /**
+   * SHA-256 of the Recall root certificate's DER, hex (colons allowed): the only certificate the device will
+   * trust. It must come over an authenticated channel (RecallServerTest puts it in the control file, which
+   * travels over SSH), never from the network the certificate is fetched over.
+   */
+  readonly caSha256: string;
   /** Where the root certificate is fetched from (plain HTTP). @default `http://<server>/_recall/ca.pem` */
   readonly caUrl?: string;
   /** Milliseconds for fetching the root certificate. @default 10000 */
@@ -86,6 +93,9 @@ export class RecallContext {
       throw optionError(`expected \`server\` to be the Recall server's IPv4 address, got ${JSON.stringify(options?.server)} (a client control file gets it as args.recall_server)`);
     }
     this.server = options.server;
+    if (typeof options.caSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(normalizeSha256(options.caSha256))) {
+      throw optionError(`expected \`caSha256\` to be the SHA-256 of the Recall root certificate (64 hex digits; a client control file gets it as args.recall_ca_sha256), got ${JSON.stringify(options.caSha256)}`);
+    }
     this.caUrl = options.caUrl ?? `http://${options.server}${RECALL_CA_PATH}`;
     let url: URL | undefined;
     try {
@@ -112,7 +122,8 @@ export class RecallContext {
       context.#logger.error({ err: error, changes: context.#undo.descriptions }, 'setting up Recall failed: restoring the device');
       const restoreErrors = await context.#undo.unwind();
       const restored = restoreErrors.length === 0 ? 'everything changed so far was restored' : `restoring failed too: ${restoreErrors.map((e) => e.message).join('; ')}`;
-      const code = (error as { code?: string }).code === 'ERR_RECALL_CA_FETCH' ? 'ERR_RECALL_CA_FETCH' : 'ERR_RECALL_SETUP';
+      const failed = (error as { code?: string }).code ?? '';
+      const code = ['ERR_RECALL_CA_FETCH', 'ERR_RECALL_CA_MISMATCH'].includes(failed) ? failed : 'ERR_RECALL_SETUP';
       throw new RecallContextError(code, `${reasonOf(error)} (${restored})`, { cause: error, restoreErrors });
     }
     return context;
@@ -123,7 +134,7 @@ export class RecallContext {
     const commandTimeoutMs = o.commandTimeoutMs ?? 120_000;
     const step = { undo: this.#undo, logger: this.#logger, commandTimeoutMs };
     this.#logger.info({ caUrl: this.caUrl }, 'fetching the Recall root certificate');
-    const root = await fetchRootCertificate(this.caUrl, o.fetchTimeoutMs ?? 10_000);
+    const root = await fetchRootCertificate(this.caUrl, o.fetchTimeoutMs ?? 10_000, o.caSha256);
     this.certificatePem = root.pem;
     this.fingerprint = root.sha256;
     this.nickname = `recall-${root.sha256.slice(0, 16)}`;
@@ -177,14 +188,14 @@ export class RecallContext {
 /**
  * Runs `fn` inside a RecallContext: for client control files,
  *
- *   await withRecall(args.recall_server, () => job.runTest('desktopui_UrlFetch', { urls }));
+ *   await withRecall({ server: args.recall_server, caSha256: args.recall_ca_sha256 }, () => job.runTest('desktopui_UrlFetch', { urls }));
  *
  * The device is restored whether `fn` returns or throws. When `fn` threw and restoring failed as well, the
  * restore error (`ERR_RECALL_RESTORE`) is thrown with `fn`'s error as its `cause`: a device left changed
  * matters more than one test.
  */
-export async function withRecall<T>(server: string | RecallContextOptions, fn: (context: RecallContext) => Promise<T> | T): Promise<T> {
-  const context = await RecallContext.enter(typeof server === 'string' || server === undefined ? { server: server as string } : server);
+export async function withRecall<T>(options: RecallContextOptions, fn: (context: RecallContext) => Promise<T> | T): Promise<T> {
+  const context = await RecallContext.enter(options ?? ({} as RecallContextOptions));
   let result: T;
   try {
     result = await fn(context);

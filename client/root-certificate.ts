@@ -1,4 +1,8 @@
-/** Fetches the Recall server's root certificate over plain HTTP (the device cannot verify anything yet). */
+/**
+ * Fetches the Recall server's root certificate over plain HTTP (the device trusts no Recall certificate yet) and
+ * keeps it only when its SHA-256 is the one the server sent over SSH in the control file: whatever else answers
+ * on the network (a spoofed gateway, another host on the device network) cannot make the device trust its CA.
+ */
 import { createHash, X509Certificate } from 'node:crypto';
 import { get } from 'node:http';
 import { reasonOf } from '../lib/errors.js';
@@ -43,8 +47,16 @@ function download(url: string, timeoutMs: number): Promise<Buffer> {
   });
 }
 
-/** GETs `url` and returns the first PEM certificate in the answer, which must be a CA certificate. */
-export async function fetchRootCertificate(url: string, timeoutMs: number): Promise<RootCertificate> {
+/** Lower-case hex without separators: `AB:CD:…` (as openssl prints it) and `abcd…` compare equal. */
+export function normalizeSha256(fingerprint: string): string {
+  return fingerprint.replace(/:/g, '').toLowerCase();
+}
+
+/**
+ * GETs `url` and returns the first PEM certificate in the answer, which must be a CA certificate whose DER has
+ * the SHA-256 `expectedSha256` (hex, colons allowed); any other certificate is refused (`ERR_RECALL_CA_MISMATCH`).
+ */
+export async function fetchRootCertificate(url: string, timeoutMs: number, expectedSha256: string): Promise<RootCertificate> {
   const body = await download(url, timeoutMs);
   const match = PEM_BLOCK.exec(body.toString('utf8'));
   if (!match) throw fail(url, `the answer (${body.length} bytes) holds no PEM certificate`);
@@ -55,9 +67,17 @@ export async function fetchRootCertificate(url: string, timeoutMs: number): Prom
     throw fail(url, `the PEM certificate cannot be read: ${reasonOf(error)}`, error);
   }
   if (!certificate.ca) throw fail(url, `the certificate for "${certificate.subject}" is not a CA certificate`);
+  const sha256 = createHash('sha256').update(certificate.raw).digest('hex');
+  const expected = normalizeSha256(expectedSha256);
+  if (sha256 !== expected) {
+    throw new RecallContextError(
+      'ERR_RECALL_CA_MISMATCH',
+      `refusing the certificate served at ${url} ("${certificate.subject.replace(/\n/g, ', ')}", SHA-256 ${sha256}): the Recall server's root has SHA-256 ${expected}; something other than Recall answered there`,
+    );
+  }
   return {
     pem: `${match[0].replace(/\r\n/g, '\n')}\n`,
-    sha256: createHash('sha256').update(certificate.raw).digest('hex'),
+    sha256,
     subject: certificate.subject.replace(/\n/g, ', '),
   };
 }

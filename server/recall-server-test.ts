@@ -17,6 +17,7 @@
  * device's traffic to them, and undoes everything in cleanup, newest first, even after a failure halfway.
  * A subclass that overrides `cleanup` must call `super.cleanup()`.
  */
+import { X509Certificate } from 'node:crypto';
 import { reasonOf, TestError, TestFail } from '../lib/errors.js';
 import type { Job } from '../lib/job.js';
 import type { CertificateAuthority, DnsResolver, HttpExchanger } from '../lib/recall/index.js';
@@ -101,6 +102,14 @@ export abstract class RecallServerTest<A extends RecallServerArgs = RecallServer
     logger.info({ server: host, device: this.route.address, ports }, `Recall serves ${args.host.hostname} from ${host}`);
   }
 
+  /** SHA-256 of the root certificate's DER, lower-case hex. */
+  #rootSha256(): string {
+    if (!this.certificateAuthority) {
+      throw new TestError(`${this.name} has no certificateAuthority: the device needs a Recall root to trust; set one in initialize before super.initialize`);
+    }
+    return new X509Certificate(this.certificateAuthority.rootCertificatePem).fingerprint256.replace(/:/g, '').toLowerCase();
+  }
+
   #dns(): DnsResolver {
     if (!this.dnsClient) throw new TestError('dnsClient was unset after the DNS server started');
     return this.dnsClient;
@@ -116,12 +125,13 @@ export abstract class RecallServerTest<A extends RecallServerArgs = RecallServer
    * uses us as DNS server and default route; all restored afterwards). Throws TestFail when it did not pass.
    */
   async runTestOnHost(test: string, host: SSHHost, args: Record<string, unknown> = {}): Promise<void> {
-    const server = JSON.stringify(this.serverAddress);
+    // The root's fingerprint rides in the control file, over SSH: the device refuses any other CA it is served.
+    const recall = JSON.stringify({ server: this.serverAddress, caSha256: this.#rootSha256() });
     const running = runClientTest(this.job as Job, test, host, args, {
       resultsDir: this.outputDir,
       subdirPrefix: this.name,
       signal: this.signal,
-      wrap: (call) => `await autotest.withRecall(${server}, async () => { ${call} });`,
+      wrap: (call) => `await autotest.withRecall(${recall}, async () => { ${call} });`,
     });
     this.#clientRuns.add(running);
     const result = await running.finally(() => this.#clientRuns.delete(running));

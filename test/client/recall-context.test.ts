@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createServer, type Server } from 'node:http';
+import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RecallContext, withRecall } from '../../client/recall-context.js';
+import { RecallContext, withRecall, type RecallContextOptions } from '../../client/recall-context.js';
 import { createLogger, openLevelFiles } from '../../lib/logging.js';
 import { builtInTestsDir } from '../../lib/package-root.js';
 import { CertificateAuthority } from '../../lib/recall/certificate-authority.js';
@@ -47,6 +48,8 @@ const DEVICE_STATE = [
   'echo "== nssdb"; cd /root/.pki/nssdb && find . -printf "%p %y %m\\n" | sort && sha256sum * && certutil -L -d sql:/root/.pki/nssdb',
   'echo "== temp folders"; find /tmp -maxdepth 1 -name "recall-*"',
 ].join('; ');
+
+const sha256Of = (pem: string) => new X509Certificate(pem).fingerprint256.replace(/:/g, '').toLowerCase();
 
 /** A server job over a temporary results folder that finds the built-in site_tests. */
 const tempDirs: string[] = [];
@@ -112,6 +115,8 @@ describe('RecallContext options and root certificate fetch', () => {
   let server: Server;
   let base: string;
   let rootPem: string;
+  let rootSha256: string;
+  let otherRootPem: string;
   let leafPem: string;
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'recall-context-unit-'));
@@ -119,8 +124,14 @@ describe('RecallContext options and root certificate fetch', () => {
     const ca = await CertificateAuthority.open('/O=Autotest/OU=RecallContext unit', { dir });
     rootPem = ca.rootCertificatePem.replace(/\r\n/g, '\n');
     leafPem = (await ca.certificateFor('leaf.test')).certPem;
+    rootSha256 = sha256Of(rootPem);
+    // Another root with the same name, as someone answering in Recall's place would serve.
+    const otherDir = mkdtempSync(join(tmpdir(), 'recall-context-other-'));
+    tempDirs.push(otherDir);
+    otherRootPem = (await CertificateAuthority.open('/O=Autotest/OU=RecallContext unit', { dir: otherDir })).rootCertificatePem;
     server = createServer((req, res) => {
       if (req.url === '/_recall/ca.pem') res.end(`some text before\n${rootPem}`);
+      else if (req.url === '/tampered.pem') res.end(otherRootPem);
       else if (req.url === '/leaf.pem') res.end(leafPem);
       else if (req.url === '/silent') return; // never answers
       else res.writeHead(404).end('not here');
@@ -134,11 +145,36 @@ describe('RecallContext options and root certificate fetch', () => {
     for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
   });
   const local = { systemStore: false, nssDatabase: false, redirect: false };
+  const unit = () => ({ ...local, caSha256: rootSha256 });
 
   it('refuses a server that is not an IPv4 address, and a caUrl that is not http', async () => {
-    await expect(withRecall(undefined as unknown as string, () => 1)).rejects.toMatchObject({ code: 'ERR_RECALL_CONTEXT_OPTIONS', message: expect.stringContaining('args.recall_server') });
-    await expect(RecallContext.enter({ server: 'recall.lab.test' })).rejects.toMatchObject({ code: 'ERR_RECALL_CONTEXT_OPTIONS', message: expect.stringContaining('"recall.lab.test"') });
-    await expect(RecallContext.enter({ server: '127.0.0.1', caUrl: 'https://127.0.0.1/ca.pem' })).rejects.toMatchObject({ code: 'ERR_RECALL_CONTEXT_OPTIONS' });
+    await expect(withRecall(undefined as unknown as RecallContextOptions, () => 1)).rejects.toMatchObject({ code: 'ERR_RECALL_CONTEXT_OPTIONS', message: expect.stringContaining('args.recall_server') });
+    await expect(RecallContext.enter({ server: 'recall.lab.test', caSha256: rootSha256 })).rejects.toMatchObject({ code: 'ERR_RECALL_CONTEXT_OPTIONS', message: expect.stringContaining('"recall.lab.test"') });
+    await expect(RecallContext.enter({ server: '127.0.0.1', caSha256: rootSha256, caUrl: 'https://127.0.0.1/ca.pem' })).rejects.toMatchObject({ code: 'ERR_RECALL_CONTEXT_OPTIONS' });
+  });
+
+  it('refuses to start without the root fingerprint from the server', async () => {
+    for (const caSha256 of [undefined, '', 'abc', rootSha256.slice(0, 63) + 'g']) {
+      await expect(RecallContext.enter({ server: '127.0.0.1', caUrl: `${base}/_recall/ca.pem`, ...local, caSha256 } as RecallContextOptions)).rejects.toMatchObject({
+        code: 'ERR_RECALL_CONTEXT_OPTIONS',
+        message: expect.stringContaining(`expected \`caSha256\` to be the SHA-256 of the Recall root certificate (64 hex digits; a client control file gets it as args.recall_ca_sha256), got ${JSON.stringify(caSha256)}`),
+      });
+    }
+  });
+
+  it('refuses a root certificate other than the one the server named, in one line, and changes nothing', async () => {
+    const saved = process.env.NODE_EXTRA_CA_CERTS;
+    const caUrl = `${base}/tampered.pem`;
+    const error = await RecallContext.enter({ server: '127.0.0.1', caUrl, ...unit() }).then(() => undefined, (e: unknown) => e as Error & { code: string });
+    if (!error) throw new Error('a tampered root certificate was trusted');
+    expect(error).toMatchObject({ code: 'ERR_RECALL_CA_MISMATCH' });
+    expect(error.message).toContain(`refusing the certificate served at ${caUrl}`);
+    expect(error.message).toContain(`SHA-256 ${sha256Of(otherRootPem)}): the Recall server's root has SHA-256 ${rootSha256}`);
+    expect(error.message.split('\n')).toHaveLength(1);
+    expect(process.env.NODE_EXTRA_CA_CERTS).toBe(saved);
+    // The same root, named with openssl's colon form and in upper case, is accepted.
+    const colons = rootSha256.toUpperCase().match(/../g)!.join(':');
+    await expect(withRecall({ server: '127.0.0.1', caUrl: `${base}/_recall/ca.pem`, ...local, caSha256: colons }, (ctx) => ctx.fingerprint)).resolves.toBe(rootSha256);
   });
 
   it('names the URL when the certificate is missing, not a CA, or never comes', async () => {
@@ -148,7 +184,7 @@ describe('RecallContext options and root certificate fetch', () => {
       ['/silent', 'no complete answer within 300 ms'],
     ] as const) {
       const caUrl = `${base}${path}`;
-      await expect(RecallContext.enter({ server: '127.0.0.1', caUrl, fetchTimeoutMs: 300, ...local })).rejects.toMatchObject({
+      await expect(RecallContext.enter({ server: '127.0.0.1', caUrl, fetchTimeoutMs: 300, ...unit() })).rejects.toMatchObject({
         code: 'ERR_RECALL_CA_FETCH',
         message: expect.stringContaining(`fetching the Recall root certificate from ${caUrl} failed: ${problem}`),
       });
@@ -162,7 +198,7 @@ describe('RecallContext options and root certificate fetch', () => {
     const saved = process.env.NODE_EXTRA_CA_CERTS;
     process.env.NODE_EXTRA_CA_CERTS = earlier;
     try {
-      const caFile = await withRecall({ server: '127.0.0.1', caUrl: `${base}/_recall/ca.pem`, ...local }, (ctx) => {
+      const caFile = await withRecall({ server: '127.0.0.1', caUrl: `${base}/_recall/ca.pem`, ...unit() }, (ctx) => {
         expect(ctx.fingerprint).toMatch(/^[0-9a-f]{64}$/);
         expect(process.env.NODE_EXTRA_CA_CERTS).toBe(ctx.caFile);
         expect(readFileSync(ctx.caFile, 'utf8')).toBe(`${leafPem.replace(/\n?$/, '\n')}${rootPem}`);
@@ -186,6 +222,7 @@ describe.skipIf(!isRoot)('RecallContext on a lab device (needs root)', () => {
   let caUrl: string;
   let httpsUrl: string;
   let caPem: string;
+  let caSha256: string;
 
   beforeAll(async () => {
     const status = lab();
@@ -198,6 +235,7 @@ describe.skipIf(!isRoot)('RecallContext on a lab device (needs root)', () => {
     const leaf = await ca.certificateFor(recallAddress);
     // forge writes CRLF line ends; RecallContext installs the certificate with LF ones.
     caPem = ca.rootCertificatePem.replace(/\r\n/g, '\n');
+    caSha256 = sha256Of(caPem);
     writeFileSync(join(dir, 'ca.pem'), caPem);
     writeFileSync(join(dir, 'leaf.pem'), leaf.certPem);
     writeFileSync(join(dir, 'leaf.key'), leaf.keyPem);
@@ -234,7 +272,7 @@ describe.skipIf(!isRoot)('RecallContext on a lab device (needs root)', () => {
 
   it('trusts the root everywhere, points DNS and the default route at the server, and restores it all byte for byte', async () => {
     const before = await deviceState();
-    const { result, clientStatus, probe } = await runProbe({ server: recallAddress, caUrl });
+    const { result, clientStatus, probe } = await runProbe({ server: recallAddress, caUrl, caSha256 });
     expect(result.exitCode, clientStatus).toBe(0);
     expect(probe).toBeDefined();
     const p = probe!;
@@ -262,7 +300,7 @@ describe.skipIf(!isRoot)('RecallContext on a lab device (needs root)', () => {
   it('changes only what is not already right, and restores everything when the wrapped function throws', async () => {
     const before = await deviceState();
     // The lab's gateway as the Recall server: the default route already goes there, DNS does not.
-    const { result, clientStatus, probe } = await runProbe({ server: gateway, caUrl }, true);
+    const { result, clientStatus, probe } = await runProbe({ server: gateway, caUrl, caSha256 }, true);
     expect(result.exitCode, clientStatus).toBe(1);
     expect(clientStatus).toMatch(/END ABORT.*the wrapped function fails on purpose/);
     expect(probe).toMatchObject({ dnsChanged: true, routeChanged: false, route: `default via ${gateway} dev eth0 \n` });
@@ -272,24 +310,24 @@ describe.skipIf(!isRoot)('RecallContext on a lab device (needs root)', () => {
   it('restores what it changed when setup fails halfway (the route cannot be changed)', async () => {
     const before = await deviceState();
     // An address off the device's network: trust and DNS are set up, then `ip route replace` refuses it.
-    const { result, clientStatus, probe } = await runProbe({ server: '198.18.254.254', caUrl });
+    const { result, clientStatus, probe } = await runProbe({ server: '198.18.254.254', caUrl, caSha256 });
     expect(result.exitCode, clientStatus).toBe(1);
     expect(clientStatus).toMatch(/END ABORT.*`ip -4 route replace default via 198\.18\.254\.254` failed.*everything changed so far was restored/);
     expect(probe).toBeUndefined();
     expect(await deviceState()).toBe(before);
   }, 180_000);
 
-  it('runs desktopui_UrlFetch from a control file with withRecall(args.recall_server, …): Chromium trusts the Recall root', async () => {
+  it('runs desktopui_UrlFetch from a control file with withRecall({ server: args.recall_server, caSha256: args.recall_ca_sha256 }, …): Chromium trusts the Recall root', async () => {
     const before = await deviceState();
     const control = [
       "import { clientControl, withRecall } from 'autotest/client';",
       "export default clientControl({ name: 'recall_url_fetch', async run({ job, args }) {",
-      "  await withRecall(args.recall_server, () => job.runTest('desktopui_UrlFetch', { urls: args.urls }));",
+      "  await withRecall({ server: args.recall_server, caSha256: args.recall_ca_sha256 }, () => job.runTest('desktopui_UrlFetch', { urls: args.urls }));",
       '} });',
     ].join('\n');
     const { job, resultsDir, close } = makeJob();
     try {
-      const result = await new Autotest(host).run(control, { job, resultsDir: join(resultsDir, 'client'), tag: 'recall', tests: ['desktopui_UrlFetch'], args: `recall_server=${recallAddress} urls=${httpsUrl}` });
+      const result = await new Autotest(host).run(control, { job, resultsDir: join(resultsDir, 'client'), tag: 'recall', tests: ['desktopui_UrlFetch'], args: `recall_server=${recallAddress} recall_ca_sha256=${caSha256} urls=${httpsUrl}` });
       const clientStatus = (await host.run('cat /usr/local/autotest/results/recall/status')).stdout;
       expect(result.exitCode, clientStatus).toBe(0);
       expect(clientStatus).toMatch(/\tGOOD\tdesktopui_UrlFetch\tdesktopui_UrlFetch\t/);
@@ -305,7 +343,7 @@ describe.skipIf(!isRoot)('RecallContext on a lab device (needs root)', () => {
   it('changes nothing when the root certificate cannot be fetched, and names the URL', async () => {
     const before = await deviceState();
     const unreachable = `http://${recallAddress}:1/_recall/ca.pem`;
-    const { result, clientStatus } = await runProbe({ server: recallAddress, caUrl: unreachable, fetchTimeoutMs: 5000 });
+    const { result, clientStatus } = await runProbe({ server: recallAddress, caUrl: unreachable, caSha256, fetchTimeoutMs: 5000 });
     expect(result.exitCode, clientStatus).toBe(1);
     expect(clientStatus).toContain(`fetching the Recall root certificate from ${unreachable} failed: connect ECONNREFUSED`);
     expect(await deviceState()).toBe(before);
