@@ -7,6 +7,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
+import { lookup as systemLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
 import type { Logger } from 'pino';
 import { silentLogger } from '../logging.js';
@@ -14,6 +15,7 @@ import { RecallError, RECALL_ERROR_CODES } from './errors.js';
 import type { RecordedRequest } from './archive-types.js';
 import type { ExchangeOptions, ExchangeResponse, HttpExchanger } from './http-exchanger.js';
 import { flatOf, pairsOf, splitHost, withoutHeaders, withoutHopByHop } from './http-headers.js';
+import { refusedUpstreamKind, upstreamRefused } from './upstream-policy.js';
 
 export { splitHost } from './http-headers.js';
 
@@ -26,6 +28,13 @@ export interface HTTPClientOptions {
   maxSocketsPerOrigin?: number;
   /** Resolves upstream names (like curl's --resolve). @default the operating system's resolver */
   lookup?: LookupFunction;
+  /**
+   * Forward to this machine's loopback and own addresses, and to link-local, unspecified, multicast and
+   * broadcast addresses. Off by default: the upstream comes from the device, and those addresses reach services
+   * of the Recall server itself (lib/recall/upstream-policy.ts). Turn it on only in a test whose origin servers
+   * run on this machine. @default false
+   */
+  allowLocalUpstreams?: boolean;
   logger?: Logger;
 }
 
@@ -56,11 +65,37 @@ function classify(error: NodeJS.ErrnoException, url: string, phase: string): Rec
   });
 }
 
+/**
+ * Wraps a lookup so that only addresses the upstream policy allows come back: Node connects to what the lookup
+ * returns, so this is the one place every upstream address passes, whichever name or DNS answer led to it.
+ */
+function checkedLookup(lookup: LookupFunction): LookupFunction {
+  type Answer = (
+    error: NodeJS.ErrnoException | null,
+    address: string | LookupAddress[],
+    family?: number,
+  ) => void;
+  const resolve = lookup as unknown as (hostname: string, options: LookupOptions, callback: Answer) => void;
+  return ((hostname: string, options: LookupOptions, callback: Answer) => {
+    resolve(hostname, options, (error, address, family) => {
+      if (error) return callback(error, '');
+      const all = Array.isArray(address) ? address : [{ address, family: family ?? 4 }];
+      const allowed = all.filter((entry) => refusedUpstreamKind(entry.address) === undefined);
+      const first = all[0];
+      if (allowed.length === 0 && first)
+        return callback(upstreamRefused(hostname, first.address, refusedUpstreamKind(first.address)!), '');
+      if (options.all) callback(null, allowed);
+      else callback(null, allowed[0]?.address ?? '', allowed[0]?.family ?? 4);
+    });
+  }) as unknown as LookupFunction;
+}
+
 export class HTTPClient implements HttpExchanger {
   readonly #http: http.Agent;
   readonly #https: https.Agent;
   readonly #timeoutMs: number;
-  readonly #lookup: LookupFunction | undefined;
+  readonly #lookup: LookupFunction;
+  readonly #allowLocal: boolean;
   readonly #logger: Logger;
   #closed = false;
 
@@ -76,7 +111,10 @@ export class HTTPClient implements HttpExchanger {
     this.#http = new http.Agent({ keepAlive: true, maxSockets });
     const ca = options.extraCAs?.length ? [...tls.rootCertificates, ...options.extraCAs] : undefined;
     this.#https = new https.Agent({ keepAlive: true, maxSockets, ...(ca ? { ca } : {}) });
-    this.#lookup = options.lookup;
+    this.#allowLocal = options.allowLocalUpstreams ?? false;
+    this.#lookup = this.#allowLocal
+      ? (options.lookup ?? systemLookup)
+      : checkedLookup(options.lookup ?? systemLookup);
     this.#logger = (options.logger ?? silentLogger).child({ component: 'http-client' });
   }
 
@@ -121,8 +159,12 @@ export class HTTPClient implements HttpExchanger {
       headers: flatOf(headers) as unknown as http.OutgoingHttpHeaders,
       setHost: false,
       ...(secure && !isIP(target.hostname) ? { servername: target.hostname } : {}),
-      ...(this.#lookup ? { lookup: this.#lookup } : {}),
+      lookup: this.#lookup,
     };
+    // An address literal is never looked up: the policy sees it here instead.
+    const refused =
+      isIP(target.hostname) && !this.#allowLocal ? refusedUpstreamKind(target.hostname) : undefined;
+    if (refused) return Promise.reject(upstreamRefused(target.hostname, target.hostname, refused));
     this.#logger.debug({ method: request.method, url }, 'upstream request');
     return new Promise((resolve, reject) => {
       const req = (secure ? https : http).request(requestOptions);

@@ -1,6 +1,6 @@
 /**
  * recall serve --mode record|replay|proxy [--archive FILE] [--listen ADDR] [--dns-port N] [--http-port N]
- *              [--https-port N] [--ca-dir DIR] [--extra-ca PEM]… [--scrub-secrets]
+ *              [--https-port N] [--ca-dir DIR] [--extra-ca PEM]… [--scrub-secrets] [--allow-local-upstreams]
  * recall ls|show|stats ARCHIVE [--method M] [--host H] [--path PREFIX] [--status CODE|Nxx]
  * recall export ARCHIVE OUTPUT [filters]      recall merge OUTPUT INPUT…
  *
@@ -46,6 +46,7 @@ interface ServeOptions {
   caDir?: string;
   extraCa: string[];
   scrubSecrets?: boolean;
+  allowLocalUpstreams?: boolean;
 }
 
 const out = (line: string): boolean => process.stdout.write(`${line}\n`);
@@ -112,7 +113,7 @@ async function serve(options: ServeOptions): Promise<void> {
   if (options.mode === 'record') {
     const recording = recordingClients(
       archive,
-      { dns: new DNSClient(), http: new HTTPClient({ extraCAs }) },
+      { dns: new DNSClient(), http: new HTTPClient({ extraCAs, allowLocalUpstreams: Boolean(options.allowLocalUpstreams) }) },
       { scrubSecrets: Boolean(options.scrubSecrets) },
     );
     resolver = recording.dns;
@@ -122,7 +123,7 @@ async function serve(options: ServeOptions): Promise<void> {
     exchanger = playback = new PlaybackHTTPClient(archive, { scrubSecrets: Boolean(options.scrubSecrets) });
   } else {
     resolver = new DNSClient();
-    exchanger = new HTTPClient({ extraCAs });
+    exchanger = new HTTPClient({ extraCAs, allowLocalUpstreams: Boolean(options.allowLocalUpstreams) });
   }
   const host = options.listen;
   const dns = await DNSServer.start({ resolver, host, port: options.dnsPort, nameMap });
@@ -214,6 +215,7 @@ program
     [],
   )
   .option('--scrub-secrets', 'store Authorization, Cookie and Set-Cookie values as [scrubbed]')
+  .option('--allow-local-upstreams', "forward to this machine's loopback and own addresses, link-local and multicast (off: devices cannot reach this machine's services)")
   .action(run((options: ServeOptions) => serve(options)));
 
 withFilters(

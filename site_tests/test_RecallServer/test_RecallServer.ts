@@ -25,6 +25,8 @@ export interface RecallServerTestArgs extends RecallServerArgs {
   extra_ca?: string;
   /** Where the root CA lives, so devices keep trusting the same one. */
   ca_dir?: string;
+  /** 1: let the device reach this machine's loopback and own addresses, link-local and multicast (tests with local origins). */
+  allow_local_upstreams?: string;
   /** Arguments for the client test. */
   clientArgs?: Record<string, string>;
 }
@@ -56,12 +58,15 @@ export class test_RecallServer extends RecallServerTest<RecallServerTestArgs> {
     if (args.proxy_only !== undefined && !['0', '1'].includes(String(args.proxy_only))) {
       throw new TestError(`proxy_only must be 0 or 1, got ${JSON.stringify(args.proxy_only)}`);
     }
+    if (args.allow_local_upstreams !== undefined && !['0', '1'].includes(String(args.allow_local_upstreams))) {
+      throw new TestError(`allow_local_upstreams must be 0 or 1, got ${JSON.stringify(args.allow_local_upstreams)}`);
+    }
     this.#mode = String(args.proxy_only) === '1' ? 'proxy' : args.archive ? 'replay' : 'record';
     this.certificateAuthority = await CertificateAuthority.open('/O=Recall/CN=Recall Root CA', { dir: args.ca_dir ?? '/var/lib/autotest-recall/ca' });
     const ca = this.certificateAuthority;
     this.onCleanup('close the certificate authority', () => ca.close());
     const extraCAs = [SYSTEM_CAS, ...(args.extra_ca?.split(',') ?? [])].filter((f) => existsSync(f)).map((f) => readFileSync(f, 'utf8'));
-    const upstream = new HTTPClient({ extraCAs, logger: this.logger });
+    const upstream = new HTTPClient({ extraCAs, allowLocalUpstreams: String(args.allow_local_upstreams) === '1', logger: this.logger });
     this.onCleanup('close upstream connections', () => upstream.close());
 
     if (this.#mode === 'proxy') {

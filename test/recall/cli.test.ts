@@ -68,6 +68,7 @@ describe('recall command', () => {
     const served = await serve([
       '--mode',
       'record',
+      '--allow-local-upstreams',
       '--archive',
       join(dir, 'a.har.gz'),
       '--ca-dir',

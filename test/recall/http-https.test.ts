@@ -70,7 +70,7 @@ describe('HTTPS record and playback', () => {
   it('records through HTTPSServer with a per-host certificate, verifying the upstream with extraCAs', async () => {
     const archive = Archive.create();
     const recorder = new ArchivingHTTPClient(
-      new HTTPClient({ extraCAs: [labCa.pem], lookup: loopbackLookup }),
+      new HTTPClient({ extraCAs: [labCa.pem], lookup: loopbackLookup, allowLocalUpstreams: true }),
       { archive },
     );
     await using server = new HTTPSServer({ exchanger: recorder, certificates: ca });
@@ -91,7 +91,7 @@ describe('HTTPS record and playback', () => {
   });
 
   it('answers 502 when the upstream certificate is not trusted', async () => {
-    const client = new HTTPClient({ lookup: loopbackLookup });
+    const client = new HTTPClient({ lookup: loopbackLookup, allowLocalUpstreams: true });
     await using server = new HTTPSServer({ exchanger: client, certificates: ca });
     const { port } = await server.listen();
     const result = await curl(`${url}/page`, port, ['--cacert', await writeCa(dir, ca.rootCertificatePem)]);

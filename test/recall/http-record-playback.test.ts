@@ -97,7 +97,7 @@ describe('HTTP record and playback', () => {
 
   it('records every exchange through a transparent HTTPServer, answering exactly like the origin', async () => {
     const archive = Archive.create({ randomSeed: 42 });
-    const client = new HTTPClient({ lookup: loopbackLookup });
+    const client = new HTTPClient({ lookup: loopbackLookup, allowLocalUpstreams: true });
     const recorder = new ArchivingHTTPClient(client, { archive });
     const server = new HTTPServer({ exchanger: recorder });
     const { port } = await server.listen();

@@ -115,7 +115,7 @@ describe('HTTP and HTTPS servers under abuse', () => {
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const closedPort = (closed.address() as net.AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
-    const client = new HTTPClient({ lookup: loopbackLookup, timeoutMs: 300 });
+    const client = new HTTPClient({ lookup: loopbackLookup, allowLocalUpstreams: true, timeoutMs: 300 });
     await using server = new HTTPServer({ exchanger: client });
     const { port } = await server.listen();
     const refused = await curl(`http://gone.test:${closedPort}/`, port);
@@ -130,7 +130,7 @@ describe('HTTP and HTTPS servers under abuse', () => {
 
   it('records nothing when the upstream dies mid-body or the client leaves mid-body', async () => {
     const archive = Archive.create();
-    const recorder = new ArchivingHTTPClient(new HTTPClient({ lookup: loopbackLookup }), { archive });
+    const recorder = new ArchivingHTTPClient(new HTTPClient({ lookup: loopbackLookup, allowLocalUpstreams: true }), { archive });
     await using server = new HTTPServer({ exchanger: recorder });
     const { port } = await server.listen();
     const agent = redirectingAgent(port);
@@ -184,7 +184,7 @@ describe('HTTP and HTTPS servers under abuse', () => {
   });
 
   it('forwards every method and drops hop-by-hop headers both ways', async () => {
-    const client = new HTTPClient({ lookup: loopbackLookup });
+    const client = new HTTPClient({ lookup: loopbackLookup, allowLocalUpstreams: true });
     await using server = new HTTPServer({ exchanger: client });
     const { port } = await server.listen();
     for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'PROPFIND']) {
@@ -212,7 +212,7 @@ describe('HTTP and HTTPS servers under abuse', () => {
   });
 
   it('answers Expect: 100-continue before the body is sent', async () => {
-    const client = new HTTPClient({ lookup: loopbackLookup });
+    const client = new HTTPClient({ lookup: loopbackLookup, allowLocalUpstreams: true });
     await using server = new HTTPServer({ exchanger: client });
     const { port } = await server.listen();
     const reply = await new Promise<string>((resolve) => {
@@ -233,7 +233,7 @@ describe('HTTP and HTTPS servers under abuse', () => {
   });
 
   it('refuses a request for its own address instead of looping', async () => {
-    const client = new HTTPClient({ lookup: loopbackLookup });
+    const client = new HTTPClient({ lookup: loopbackLookup, allowLocalUpstreams: true });
     await using server = new HTTPServer({ exchanger: client });
     const { port } = await server.listen();
     const loop = await curl(`http://127.0.0.1:${port}/`, port);

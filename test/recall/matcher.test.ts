@@ -180,7 +180,7 @@ describe('scrubbing', () => {
 
   it('scrubSecrets keeps secrets out of the archive, yet playback still matches', async () => {
     const archive = Archive.create();
-    const recorder = new ArchivingHTTPClient(new HTTPClient({ lookup: loopbackLookup }), {
+    const recorder = new ArchivingHTTPClient(new HTTPClient({ lookup: loopbackLookup, allowLocalUpstreams: true }), {
       archive,
       scrubSecrets: true,
     });
@@ -224,7 +224,7 @@ describe('scrubbing', () => {
       request: { ...e.request, target: e.request.target.replace(/token=[^&]*/, 'token=X') },
     });
     const archive = Archive.create();
-    const recorder = new ArchivingHTTPClient(new HTTPClient({ lookup: loopbackLookup }), {
+    const recorder = new ArchivingHTTPClient(new HTTPClient({ lookup: loopbackLookup, allowLocalUpstreams: true }), {
       archive,
       beforeRecord: dropToken,
     });
@@ -235,7 +235,7 @@ describe('scrubbing', () => {
     const playback = new PlaybackHTTPClient(archive, { beforeRecord: dropToken });
     expect((await playback.exchange(request('/q?token=zzz&x=1', { host }))).status).toBe(200);
     expect((await playback.exchange(request('/q?token=zzz&x=2', { host }))).status).toBe(404);
-    const dropAll = new ArchivingHTTPClient(new HTTPClient({ lookup: loopbackLookup }), {
+    const dropAll = new ArchivingHTTPClient(new HTTPClient({ lookup: loopbackLookup, allowLocalUpstreams: true }), {
       archive: Archive.create(),
       beforeRecord: () => undefined,
     });
