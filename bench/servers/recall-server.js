@@ -47,7 +47,7 @@ if (options.mode === 'replay') {
     else callback(null, '127.0.0.1', 4);
   };
   const archive = Archive.create();
-  const recorder = new ArchivingHTTPClient(new HTTPClient({ lookup }), { archive });
+  const recorder = new ArchivingHTTPClient(new HTTPClient({ lookup, allowLocalUpstreams: true }), { archive });
   const http = new HTTPServer({ exchanger: recorder, port: 0 });
   ready.http = (await http.listen()).port;
   closers.push(async () => {
