@@ -1,14 +1,28 @@
 /**
- * Checks a parsed archive before anything uses it, so a hand-edited or foreign file fails at load with the file
- * name and the JSON path of the first wrong value, never later in the middle of a playback.
+ * Checks a parsed archive before anything uses it, one entry at a time, so a hand-edited or foreign file fails at
+ * load with the file name and the JSON path of the first wrong value, never later in the middle of a playback.
+ *
+ * Two kinds of trouble: an entry another tool writes legitimately but that cannot be played back (status 0, a
+ * `ws:` URL, a response whose body was not saved) is skipped and reported, one warning per kind; a value that is
+ * not HAR or that HTTP forbids (a string status, bad base64, CR or ESC in a header) refuses the archive.
  */
 import { RecallError, RECALL_ERROR_CODES } from './errors.js';
-import { RECALL_ARCHIVE_VERSION, type HarFile, type RecallLogExtension } from './archive-types.js';
+import { RECALL_ARCHIVE_VERSION, type HarEntry, type RecallLogExtension } from './archive-types.js';
 import { splitUrl } from './archive-codec.js';
+import { EntrySkips } from './entry-skips.js';
 
 type Json = Record<string, unknown>;
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** A header name: a token, or an HTTP/2 pseudo-header (`:authority`) as browsers record them. */
+const HEADER_NAME = /^:?[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Control characters HTTP forbids in field values and reason phrases (HTAB is allowed). */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const FORBIDDEN_IN_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+/** In a URL: every control character and the space (browsers and tools write them percent-encoded). */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const FORBIDDEN_IN_URL = /[\x00-\x20\x7f]/;
 
 function describe(value: unknown): string {
   if (value === undefined) return 'missing';
@@ -56,6 +70,19 @@ class Checker {
     return value;
   }
 
+  /** A string HTTP can carry: no control character but HTAB. */
+  fieldText(value: unknown, path: string): string {
+    const text = this.string(value, path);
+    const bad = FORBIDDEN_IN_VALUE.exec(text);
+    if (bad)
+      this.fail(
+        path,
+        text,
+        `no control characters (found ${JSON.stringify(bad[0])}, which HTTP forbids here)`,
+      );
+    return text;
+  }
+
   encoding(value: unknown, path: string): void {
     if (value !== undefined && value !== 'base64') this.fail(path, value, '"base64" or no value');
   }
@@ -68,8 +95,10 @@ class Checker {
   headers(value: unknown, path: string): void {
     this.array(value, path).forEach((header, i) => {
       const h = this.object(header, `${path}[${i}]`);
-      this.string(h.name, `${path}[${i}].name`);
-      this.string(h.value, `${path}[${i}].value`);
+      const name = this.string(h.name, `${path}[${i}].name`);
+      if (!HEADER_NAME.test(name))
+        this.fail(`${path}[${i}].name`, name, "a header name (letters, digits and !#$%&'*+.^_`|~-)");
+      this.fieldText(h.value, `${path}[${i}].value`);
     });
   }
 }
@@ -99,35 +128,93 @@ function checkRecall(c: Checker, value: unknown): RecallLogExtension {
   return recall as unknown as RecallLogExtension;
 }
 
-function checkEntry(c: Checker, value: unknown, path: string): void {
+/** The body of a form post described by `params` only (HAR allows leaving out `text`); undefined when unknown. */
+function formBody(post: Json): string | undefined {
+  const params = Array.isArray(post.params) ? (post.params as Json[]) : [];
+  if (params.length === 0) return '';
+  if (
+    !String(post.mimeType ?? '')
+      .toLowerCase()
+      .startsWith('application/x-www-form-urlencoded')
+  )
+    return undefined;
+  if (
+    !params.every(
+      (p) => typeof p?.name === 'string' && (p.value === undefined || typeof p.value === 'string'),
+    )
+  )
+    return undefined;
+  return new URLSearchParams(
+    params.map((p): [string, string] => [p.name as string, (p.value as string | undefined) ?? '']),
+  ).toString();
+}
+
+/** Responses that have no body by definition, whatever `content.size` says. */
+function bodiless(method: string, status: number): boolean {
+  return (
+    method === 'HEAD' || status < 200 || status === 204 || status === 304 || (status >= 300 && status < 400)
+  );
+}
+
+/** Checks `log.entries[index]`; returns it, completed where HAR allows leaving fields out, or records a skip. */
+function checkEntry(c: Checker, value: unknown, index: number, skips: EntrySkips): HarEntry | undefined {
+  const path = `log.entries[${index}]`;
   const entry = c.object(value, path);
   c.string(entry.startedDateTime, `${path}.startedDateTime`);
   c.number(entry.time, `${path}.time`);
   const request = c.object(entry.request, `${path}.request`);
   const method = c.string(request.method, `${path}.request.method`);
-  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(method))
-    c.fail(`${path}.request.method`, method, 'an HTTP method token');
+  if (!TOKEN.test(method)) c.fail(`${path}.request.method`, method, 'an HTTP method token');
   const url = c.string(request.url, `${path}.request.url`);
-  if (!splitUrl(url)) c.fail(`${path}.request.url`, url, 'an http:// or https:// URL');
+  const forbidden = FORBIDDEN_IN_URL.exec(url);
+  if (forbidden)
+    c.fail(
+      `${path}.request.url`,
+      url,
+      `a URL without control characters or spaces (found ${JSON.stringify(forbidden[0])})`,
+    );
+  const name = `${path} ${method} ${url.length > 100 ? `${url.slice(0, 100)}…` : url}`;
   c.string(request.httpVersion, `${path}.request.httpVersion`);
   c.headers(request.headers, `${path}.request.headers`);
-  if (request.postData !== undefined) {
-    const post = c.object(request.postData, `${path}.request.postData`);
-    const text = c.string(post.text, `${path}.request.postData.text`);
-    c.encoding(post._encoding, `${path}.request.postData._encoding`);
-    if (post._encoding === 'base64') c.base64(text, `${path}.request.postData.text`);
-  }
   const response = c.object(entry.response, `${path}.response`);
   const status = c.number(response.status, `${path}.response.status`);
-  if (!Number.isInteger(status) || status < 100 || status > 999)
-    c.fail(`${path}.response.status`, status, 'an integer from 100 to 999');
-  c.string(response.statusText, `${path}.response.statusText`);
+  if (!Number.isInteger(status) || status < 0 || status > 999 || (status > 0 && status < 100))
+    c.fail(`${path}.response.status`, status, 'an integer from 100 to 999 (or 0 for a failed request)');
+  c.fieldText(response.statusText, `${path}.response.statusText`);
   c.string(response.httpVersion, `${path}.response.httpVersion`);
   c.headers(response.headers, `${path}.response.headers`);
   const content = c.object(response.content, `${path}.response.content`);
-  const text = c.string(content.text, `${path}.response.content.text`);
   c.encoding(content.encoding, `${path}.response.content.encoding`);
-  if (content.encoding === 'base64') c.base64(text, `${path}.response.content.text`);
+  if (content.text !== undefined) {
+    const text = c.string(content.text, `${path}.response.content.text`);
+    if (content.encoding === 'base64') c.base64(text, `${path}.response.content.text`);
+  }
+  if (request.postData !== undefined) {
+    const post = c.object(request.postData, `${path}.request.postData`);
+    c.encoding(post._encoding, `${path}.request.postData._encoding`);
+    if (post.text !== undefined) {
+      const text = c.string(post.text, `${path}.request.postData.text`);
+      if (post._encoding === 'base64') c.base64(text, `${path}.request.postData.text`);
+    }
+  }
+  // Checked above: the entry is HAR. What follows decides whether it can be played back.
+  if (!splitUrl(url)) return skips.add('not-http', name);
+  if (status === 0) return skips.add('status-0', name);
+  if (request.postData !== undefined) {
+    const post = request.postData as Json;
+    if (post.text === undefined) {
+      const body = formBody(post);
+      if (body === undefined) return skips.add('post-params-only', name);
+      post.text = body;
+    }
+  }
+  if (content.text === undefined) {
+    if (typeof content.size === 'number' && content.size > 0 && !bodiless(method, status))
+      return skips.add('no-body', name);
+    content.text = '';
+    delete content.encoding;
+  }
+  return entry as unknown as HarEntry;
 }
 
 /** Default `_recall` fields for a HAR written by another tool (a browser's export). */
@@ -140,17 +227,31 @@ export function defaultRecallFields(): RecallLogExtension {
   };
 }
 
-/**
- * Validates a parsed HAR file and returns it typed. A HAR without `log._recall` (exported by a browser) is
- * accepted and given default `_recall` fields.
- * @throws RecallError ERR_ARCHIVE_INVALID naming `file` and the JSON path, or ERR_ARCHIVE_VERSION.
- */
-export function validateHarFile(value: unknown, file: string): HarFile {
-  const c = new Checker(file);
-  const root = c.object(value, '(root)');
-  const log = c.object(root.log, 'log');
-  if (log.version !== '1.2') c.fail('log.version', log.version, 'the string "1.2" (HAR 1.2)');
-  c.array(log.entries, 'log.entries').forEach((entry, i) => checkEntry(c, entry, `log.entries[${i}]`));
-  log._recall = log._recall === undefined ? defaultRecallFields() : checkRecall(c, log._recall);
-  return root as unknown as HarFile;
+/** Validates a HAR document entry by entry (`entry` as they stream in, `log` once at the end). */
+export class HarValidator {
+  readonly skips = new EntrySkips();
+  readonly #c: Checker;
+
+  constructor(readonly file: string) {
+    this.#c = new Checker(file);
+  }
+
+  /** `log.entries[index]`, completed, or undefined when it is skipped (see `skips`). */
+  entry(value: unknown, index: number): HarEntry | undefined {
+    return checkEntry(this.#c, value, index, this.skips);
+  }
+
+  /**
+   * The document's `_recall` fields (defaults for a HAR without them). `root.log.entries` must be an array; its
+   * elements are not checked here.
+   */
+  log(root: unknown): RecallLogExtension {
+    const c = this.#c;
+    const log = c.object(c.object(root, '(root)').log, 'log');
+    const version = log.version;
+    if (typeof version !== 'string' || !/^1\.\d+$/.test(version))
+      c.fail('log.version', version, 'a HAR 1.x version such as "1.2"');
+    c.array(log.entries, 'log.entries');
+    return log._recall === undefined ? defaultRecallFields() : checkRecall(c, log._recall);
+  }
 }

@@ -2,14 +2,17 @@
  * The Recall archive: an HTTP Archive (HAR 1.2) file, gzip-compressed when its name ends in `.gz`, with the
  * recording's initial state and DNS answers in the `log._recall` extension (see docs/recall.md).
  *
- * Loading reads with JSON.parse only and validates everything first. Saving sorts the entries by URL and method,
- * keeping recorded order among equal keys (the order playback serves them in), so two recordings of the same
- * pages diff cleanly, and writes atomically.
+ * Loading streams the file (any size, within `ArchiveLimits`), validates every entry, and skips with a warning
+ * the entries that cannot be played back. Saving sorts the entries by URL and method, keeping recorded order
+ * among equal keys (the order playback serves them in), so two recordings of the same pages diff cleanly, and
+ * streams them into a temporary file renamed over the target (mode 0600). While recording, `journalTo` keeps
+ * every completed exchange on disk, so a killed recording can still be recovered.
  */
-import { readFile } from 'node:fs/promises';
-import { gzip, gunzip } from 'node:zlib';
+import { access, rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { writeFileAtomic } from '../fs-atomic.js';
+import { gzip } from 'node:zlib';
+import type { Logger } from 'pino';
+import { removeStaleTemporaries } from '../fs-atomic.js';
 import { RecallError, RECALL_ERROR_CODES } from './errors.js';
 import {
   RECALL_ARCHIVE_VERSION,
@@ -19,10 +22,12 @@ import {
 } from './archive-types.js';
 import type { RecordedDnsAnswer } from './dns-types.js';
 import { exchangeToHarEntry, harEntryToExchange, urlOf } from './archive-codec.js';
-import { validateHarFile } from './archive-validate.js';
-
-const gzipAsync = promisify(gzip);
-const gunzipAsync = promisify(gunzip);
+import { HarValidator } from './archive-validate.js';
+import { archiveLimits, type ArchiveLimits } from './archive-limits.js';
+import { readHarFile } from './archive-reader.js';
+import { harJsonChunks, writeArchiveFile, type HarParts } from './archive-writer.js';
+import { ArchiveJournal, journalPath, readJournal } from './archive-journal.js';
+import type { SkipKind } from './entry-skips.js';
 
 /** Name and version written into `log.creator`. */
 export const ARCHIVE_CREATOR = { name: 'autotest-recall', version: '0.1.0' } as const;
@@ -32,6 +37,20 @@ export interface ArchiveOptions {
   randomSeed?: number;
   /** Start of the recording (the replayed clock). @default now */
   startedDateTime?: Date;
+}
+
+export interface ArchiveLoadOptions {
+  /** Bounds on the file (decompressed size, entries, one entry, nesting). @default DEFAULT_ARCHIVE_LIMITS */
+  limits?: Partial<ArchiveLimits>;
+  /** Called with each warning (entries skipped, a journal found); they are also in `archive.warnings`. */
+  onWarning?: (message: string) => void;
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 function compareExchanges(a: RecordedExchange, b: RecordedExchange): number {
@@ -48,14 +67,15 @@ function compareDns(a: RecordedDnsAnswer, b: RecordedDnsAnswer): number {
   return 0;
 }
 
-function isGzip(bytes: Buffer): boolean {
-  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
-}
-
 export class Archive {
   /** The `log._recall` fields: initial state of the recording and its DNS answers. */
   readonly recall: RecallLogExtension;
   readonly #exchanges: RecordedExchange[];
+  /** Warnings of `load` (entries skipped, journal found), one per kind. */
+  readonly warnings: string[] = [];
+  /** Entries `load` skipped because they cannot be played back, by kind. */
+  skipped: Partial<Record<SkipKind, number>> = {};
+  #journal: ArchiveJournal | undefined;
 
   private constructor(recall: RecallLogExtension, exchanges: RecordedExchange[]) {
     this.recall = recall;
@@ -79,61 +99,108 @@ export class Archive {
   }
 
   /**
-   * Builds an archive from a parsed HAR document.
+   * Builds an archive from a parsed HAR document (entries that cannot be played back are skipped, see `warnings`).
    * @param source names the document in error messages (a file name).
    * @throws RecallError ERR_ARCHIVE_INVALID / ERR_ARCHIVE_VERSION
    */
   static fromHar(value: unknown, source = '<archive>'): Archive {
-    const har = validateHarFile(value, source);
-    return new Archive(
-      { ...har.log._recall, dns: [...har.log._recall.dns] },
-      har.log.entries.map(harEntryToExchange),
-    );
+    const validator = new HarValidator(source);
+    const recall = validator.log(value);
+    const entries = (value as HarFile).log.entries as unknown[];
+    const exchanges: RecordedExchange[] = [];
+    entries.forEach((entry, i) => {
+      const checked = validator.entry(entry, i);
+      if (checked) exchanges.push(harEntryToExchange(checked));
+    });
+    return Archive.#checked(new Archive({ ...recall, dns: [...recall.dns] }, exchanges), validator);
+  }
+
+  static #checked(archive: Archive, validator: HarValidator, onWarning?: (message: string) => void): Archive {
+    archive.skipped = validator.skips.counts();
+    for (const warning of validator.skips.warnings(validator.file)) archive.#warn(warning, onWarning);
+    return archive;
+  }
+
+  #warn(message: string, onWarning?: (message: string) => void): void {
+    this.warnings.push(message);
+    onWarning?.(message);
   }
 
   /**
-   * Reads an archive file (gzip is recognised by its magic bytes, whatever the name).
-   * @throws RecallError ERR_ARCHIVE_READ, ERR_ARCHIVE_PARSE, ERR_ARCHIVE_INVALID, ERR_ARCHIVE_VERSION
+   * Reads an archive file, streaming (gzip is recognised by its magic bytes, whatever the name). A file ending
+   * in `.journal` is read as the journal of an interrupted recording; so is `FILE.journal` when FILE is missing.
+   * @throws RecallError ERR_ARCHIVE_READ, ERR_ARCHIVE_PARSE, ERR_ARCHIVE_INVALID, ERR_ARCHIVE_VERSION,
+   *   ERR_ARCHIVE_LIMIT (the message names the bound)
    */
-  static async load(file: string): Promise<Archive> {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(file);
-    } catch (cause) {
-      const code = (cause as NodeJS.ErrnoException).code ?? 'unknown error';
-      throw new RecallError(
-        RECALL_ERROR_CODES.ARCHIVE_READ,
-        `${file}: cannot read the archive (${code}); check the path`,
-        { cause },
+  static async load(file: string, options: ArchiveLoadOptions = {}): Promise<Archive> {
+    const limits = archiveLimits(options.limits);
+    const journal = journalPath(file);
+    if (file.endsWith('.journal')) return Archive.#fromJournal(file, limits, options.onWarning);
+    if (!(await exists(file)) && (await exists(journal))) {
+      const archive = await Archive.#fromJournal(journal, limits, options.onWarning);
+      archive.#warn(
+        `${file} is missing: loaded the ${archive.size} exchanges of the interrupted recording in ${journal}; \`recall recover ${file}\` saves them as ${file}`,
+        options.onWarning,
+      );
+      return archive;
+    }
+    const validator = new HarValidator(file);
+    const exchanges: RecordedExchange[] = [];
+    const root = await readHarFile(file, limits, (entry, i) => {
+      const checked = validator.entry(entry, i);
+      if (checked) exchanges.push(harEntryToExchange(checked));
+    });
+    const recall = validator.log(root);
+    const archive = Archive.#checked(new Archive(recall, exchanges), validator, options.onWarning);
+    if (await exists(journal)) {
+      archive.#warn(
+        `${journal} holds an interrupted recording newer than ${file}; \`recall recover ${file}\` replaces ${file} with it`,
+        options.onWarning,
       );
     }
-    if (isGzip(bytes)) {
-      try {
-        bytes = await gunzipAsync(bytes);
-      } catch (cause) {
+    return archive;
+  }
+
+  static async #fromJournal(
+    file: string,
+    limits: ArchiveLimits,
+    onWarning?: (message: string) => void,
+  ): Promise<Archive> {
+    const validator = new HarValidator(file);
+    const exchanges: RecordedExchange[] = [];
+    const { recall } = await readJournal(file, (entry, i) => {
+      if (i >= limits.maxEntries) {
         throw new RecallError(
-          RECALL_ERROR_CODES.ARCHIVE_PARSE,
-          `${file}: the gzip data is damaged or truncated (${(cause as Error).message}); restore the file or re-record it`,
-          { cause },
+          RECALL_ERROR_CODES.ARCHIVE_LIMIT,
+          `${file}: more than ${limits.maxEntries} entries; raise maxEntries`,
         );
       }
-    } else if (file.endsWith('.gz')) {
+      const checked = validator.entry(entry, i);
+      if (checked) exchanges.push(harEntryToExchange(checked));
+    });
+    const checked = validator.log({ log: { version: '1.2', entries: [], _recall: recall } });
+    return Archive.#checked(new Archive(checked, exchanges), validator, onWarning);
+  }
+
+  /**
+   * Turns the journal of an interrupted recording into `file` (replacing it), deletes the journal and the
+   * temporary files the interrupted save left. Returns the recovered archive.
+   * @throws RecallError ERR_ARCHIVE_READ when there is no journal, or the errors of `load` and `save`
+   */
+  static async recover(file: string, options: ArchiveLoadOptions = {}): Promise<Archive> {
+    const target = file.endsWith('.journal') ? file.slice(0, -'.journal'.length) : file;
+    const journal = journalPath(target);
+    if (!(await exists(journal))) {
       throw new RecallError(
-        RECALL_ERROR_CODES.ARCHIVE_PARSE,
-        `${file}: the name ends in .gz but the file is not gzip; rename it or re-record it`,
+        RECALL_ERROR_CODES.ARCHIVE_READ,
+        `${journal}: no journal to recover (the recording into ${target} was not interrupted)`,
       );
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(bytes.toString('utf8'));
-    } catch (cause) {
-      throw new RecallError(
-        RECALL_ERROR_CODES.ARCHIVE_PARSE,
-        `${file}: not valid JSON (${(cause as Error).message}); the file is truncated or not a HAR archive, restore it or re-record it`,
-        { cause },
-      );
-    }
-    return Archive.fromHar(parsed, file);
+    const archive = await Archive.#fromJournal(journal, archiveLimits(options.limits), options.onWarning);
+    await archive.save(target);
+    await removeStaleTemporaries(target);
+    await rm(journal, { force: true });
+    return archive;
   }
 
   /** The exchanges: in file order after `load`, in completion order while recording. */
@@ -145,9 +212,32 @@ export class Archive {
     return this.#exchanges.length;
   }
 
-  /** Appends one complete exchange. */
-  add(exchange: RecordedExchange): void {
+  /** The journal this recording writes to, if any (`journalTo`). */
+  get journal(): ArchiveJournal | undefined {
+    return this.#journal;
+  }
+
+  /**
+   * From now on, every exchange added and every DNS answer the recording gives is also appended to
+   * `ARCHIVE.journal` (what is already there is written first). `save(archiveFile)` deletes the journal.
+   * @throws RecallError ERR_ARCHIVE_JOURNAL when an interrupted recording's journal is there, ERR_ARCHIVE_WRITE
+   */
+  async journalTo(archiveFile: string, logger?: Logger): Promise<ArchiveJournal> {
+    if (this.#journal)
+      throw new RecallError(
+        RECALL_ERROR_CODES.INVALID_OPTION,
+        `the archive already journals to ${this.#journal.file}`,
+      );
+    const journal = await ArchiveJournal.create(journalPath(archiveFile), this.recall, logger);
+    for (const exchange of this.#exchanges) await journal.appendExchange(exchange);
+    this.#journal = journal;
+    return journal;
+  }
+
+  /** Appends one complete exchange; the promise settles once it is in the journal (it never rejects). */
+  add(exchange: RecordedExchange): Promise<void> {
     this.#exchanges.push(exchange);
+    return this.#journal?.appendExchange(exchange) ?? Promise.resolve();
   }
 
   /** Replaces the recorded DNS answers (the DNS half calls this before saving). */
@@ -157,51 +247,62 @@ export class Archive {
 
   /** A new archive with only the exchanges `keep` accepts (the same `_recall` fields). */
   filter(keep: (exchange: RecordedExchange) => boolean): Archive {
-    return new Archive({ ...this.recall, dns: [...this.recall.dns] }, this.#exchanges.filter(keep));
+    const filtered = new Archive({ ...this.recall, dns: [...this.recall.dns] }, this.#exchanges.filter(keep));
+    filtered.skipped = this.skipped;
+    return filtered;
   }
 
   /** Adds every exchange and DNS answer of `other` after this archive's own (this archive's initial state wins). */
   merge(other: Archive): void {
-    this.#exchanges.push(...other.exchanges);
+    for (const exchange of other.exchanges) this.#exchanges.push(exchange);
     const seen = new Set(this.recall.dns.map((a) => `${a.name} ${a.type}`));
     for (const answer of other.recall.dns)
       if (!seen.has(`${answer.name} ${answer.type}`)) this.recall.dns.push(answer);
   }
 
-  /** The HAR document, entries in deterministic order. */
-  toHar(): HarFile {
+  #parts(): HarParts {
     const sorted = [...this.#exchanges].sort(compareExchanges);
     return {
       log: {
         version: '1.2',
         creator: { ...ARCHIVE_CREATOR },
-        entries: sorted.map(exchangeToHarEntry),
         _recall: { ...this.recall, dns: [...this.recall.dns].sort(compareDns) },
       },
+      entries: (function* () {
+        for (const exchange of sorted) yield exchangeToHarEntry(exchange);
+      })(),
+      count: sorted.length,
+      describe: (i) => `${sorted[i]!.request.method} ${urlOf(sorted[i]!.request)}`,
     };
   }
 
-  /** The file content: pretty JSON, gzip-compressed when `compress`. */
+  /** The HAR document, entries in deterministic order (in memory: for small archives; `save` streams). */
+  toHar(): HarFile {
+    const { log, entries } = this.#parts();
+    return {
+      log: { version: log.version, creator: log.creator, entries: [...entries], _recall: log._recall },
+    };
+  }
+
+  /** The file content: pretty JSON, gzip-compressed when `compress` (in memory: for small archives). */
   async serialize(compress: boolean): Promise<Buffer> {
-    const json = Buffer.from(`${JSON.stringify(this.toHar(), null, 2)}\n`, 'utf8');
-    return compress ? await gzipAsync(json) : json;
+    const chunks: Buffer[] = [];
+    for await (const chunk of harJsonChunks(this.#parts(), '<archive>')) chunks.push(chunk);
+    const json = Buffer.concat(chunks);
+    if (!compress) return json;
+    return promisify(gzip)(json);
   }
 
   /**
-   * Writes the archive atomically (temporary file, then rename); gzip when `file` ends in `.gz`.
+   * Writes the archive atomically (temporary file, then rename), streaming, mode 0600; gzip when `file` ends in
+   * `.gz`. Then deletes the journal of this recording, if it journals to `file`.
    * @throws RecallError ERR_ARCHIVE_WRITE
    */
   async save(file: string): Promise<void> {
-    const data = await this.serialize(file.endsWith('.gz'));
-    try {
-      await writeFileAtomic(file, data);
-    } catch (cause) {
-      const code = (cause as NodeJS.ErrnoException).code ?? 'unknown error';
-      throw new RecallError(
-        RECALL_ERROR_CODES.ARCHIVE_WRITE,
-        `${file}: cannot write the archive (${code}); check the folder exists and is writable`,
-        { cause },
-      );
+    await writeArchiveFile(file, this.#parts());
+    if (this.#journal?.file === journalPath(file)) {
+      await this.#journal.remove();
+      this.#journal = undefined;
     }
   }
 }

@@ -16,6 +16,8 @@ import { raceAbort } from '../abort.js';
 export interface ArchivingDNSClientOptions {
   /** Where answers are appended, one per distinct question, in the order first answered. @default a new array */
   readonly sink?: RecordedDnsAnswer[];
+  /** Called with each new answer, awaited before the answer is given (the recording's journal). */
+  readonly onAnswer?: (answer: RecordedDnsAnswer) => Promise<void> | void;
   readonly logger?: Logger;
 }
 
@@ -24,6 +26,7 @@ export class ArchivingDNSClient implements DnsResolver {
   readonly answers: RecordedDnsAnswer[];
   readonly #inner: DnsResolver;
   readonly #logger: Logger;
+  readonly #onAnswer: ((answer: RecordedDnsAnswer) => Promise<void> | void) | undefined;
   /** Answers recorded so far, by question: later identical questions get them at once. */
   readonly #recorded = new Map<string, RecordedDnsAnswer>();
   /** First lookups still waiting for upstream; failures are not kept, so a later question can still succeed. */
@@ -32,10 +35,14 @@ export class ArchivingDNSClient implements DnsResolver {
   constructor(inner: DnsResolver, options: ArchivingDNSClientOptions = {}) {
     this.#inner = inner;
     this.answers = options.sink ?? [];
+    this.#onAnswer = options.onAnswer;
     this.#logger = (options.logger ?? silentLogger).child({ component: 'dns-record' });
   }
 
-  resolve(question: DnsQuestion, options: { signal?: AbortSignal } = {}): RecordedDnsAnswer | Promise<RecordedDnsAnswer> {
+  resolve(
+    question: DnsQuestion,
+    options: { signal?: AbortSignal } = {},
+  ): RecordedDnsAnswer | Promise<RecordedDnsAnswer> {
     const name = normalizeDnsName(question.name);
     const key = `${name} ${question.type}`;
     const recorded = this.#recorded.get(key);
@@ -46,8 +53,8 @@ export class ArchivingDNSClient implements DnsResolver {
     let pending = this.#pending.get(key);
     if (!pending) {
       // The shared lookup ignores the first caller's signal: another caller may still want the answer.
-      pending = Promise.resolve(this.#inner.resolve({ name, type: question.type })).then(
-        (answer) => {
+      pending = Promise.resolve(this.#inner.resolve({ name, type: question.type }))
+        .then(async (answer) => {
           const recorded = { ...answer, name, data: [...answer.data] };
           this.answers.push(recorded);
           this.#recorded.set(key, recorded);
@@ -55,9 +62,10 @@ export class ArchivingDNSClient implements DnsResolver {
             { name, type: question.type, data: recorded.data, rcode: recorded.rcode ?? 'NOERROR' },
             'MISS, recorded',
           );
+          await this.#onAnswer?.(recorded);
           return recorded;
-        },
-      ).finally(() => this.#pending.delete(key));
+        })
+        .finally(() => this.#pending.delete(key));
       this.#pending.set(key, pending);
     }
     return (options.signal ? raceAbort(pending, options.signal) : pending).then(copy);

@@ -1,15 +1,27 @@
 /**
  * Record mode: every request goes to the inner exchanger (repeats too, so a recording sees every state change),
  * and each exchange is added to the archive only once its response body has completed. A client that goes away
- * mid-body, or an upstream that fails mid-body, leaves nothing half-recorded behind.
+ * mid-body, or an upstream that fails mid-body, leaves nothing half-recorded behind. When the archive journals
+ * (`archive.journalTo`), the exchange is on disk before the client has its last byte.
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { silentLogger } from '../logging.js';
 import type { Archive } from './archive.js';
-import type { RecordedRequest } from './archive-types.js';
+import type { RawHeaders, RecordedRequest } from './archive-types.js';
 import type { ExchangeOptions, ExchangeResponse, HttpExchanger } from './http-exchanger.js';
 import { Scrubber, type ScrubOptions } from './scrub.js';
+import { withDecodedBody } from './content-coding.js';
+
+/** The Content-Length of a response, when it has exactly one valid value. */
+function contentLength(headers: RawHeaders): number | undefined {
+  const values = headers
+    .filter(([name]) => name.toLowerCase() === 'content-length')
+    .map(([, value]) => value.trim());
+  if (values.length === 0 || !/^\d+$/.test(values[0]!) || values.some((v) => v !== values[0]))
+    return undefined;
+  return Number(values[0]);
+}
 
 export interface ArchivingHTTPClientOptions extends ScrubOptions {
   /** Where complete exchanges go. Saving it is the caller's job (`archive.save(file)`). */
@@ -50,33 +62,54 @@ export class ArchivingHTTPClient implements HttpExchanger {
     t0: number,
   ): AsyncIterable<Buffer> {
     const chunks: Buffer[] = [];
+    // With a Content-Length the client knows the body is complete with its last byte: record before sending it,
+    // so a recording killed at any moment keeps every exchange a client saw complete.
+    const expected = request.method === 'HEAD' ? undefined : contentLength(response.headers);
+    let received = 0;
+    let recorded = false;
     this.#inFlight++;
     try {
       for await (const chunk of response.body) {
         chunks.push(chunk);
+        received += chunk.length;
+        if (!recorded && received === expected) {
+          recorded = true;
+          await this.#record(request, response, Buffer.concat(chunks), started, t0);
+        }
         yield chunk;
       }
       // Reached only when the body ended normally: not on an early return or an error.
-      const stored = this.#scrubber.forRecord({
-        startedDateTime: started.toISOString(),
-        timeMs: Math.round((performance.now() - t0) * 1000) / 1000,
-        request,
-        response: {
-          status: response.status,
-          statusText: response.statusText,
-          httpVersion: response.httpVersion,
-          headers: response.headers,
-          body: Buffer.concat(chunks),
-        },
-      });
-      if (stored) this.archive.add(stored);
-      this.#logger.info(
-        { method: request.method, host: request.host, target: request.target, status: response.status },
-        'RECORD',
-      );
+      if (!recorded) await this.#record(request, response, Buffer.concat(chunks), started, t0);
     } finally {
       this.#inFlight--;
     }
+  }
+
+  async #record(
+    request: RecordedRequest,
+    response: ExchangeResponse,
+    body: Buffer,
+    started: Date,
+    t0: number,
+  ): Promise<void> {
+    const stored = this.#scrubber.forRecord({
+      startedDateTime: started.toISOString(),
+      timeMs: Math.round((performance.now() - t0) * 1000) / 1000,
+      request,
+      response: {
+        status: response.status,
+        statusText: response.statusText,
+        httpVersion: response.httpVersion,
+        headers: response.headers,
+        body,
+      },
+    });
+    // Decoded off the event loop (capped) so the archive stores the readable body without blocking (content-coding.ts).
+    if (stored) await this.archive.add(await withDecodedBody(stored, this.#logger));
+    this.#logger.info(
+      { method: request.method, host: request.host, target: request.target, status: response.status },
+      'RECORD',
+    );
   }
 
   async close(): Promise<void> {

@@ -16,6 +16,10 @@ export const RECALL_ERROR_CODES = {
   ARCHIVE_VERSION: 'ERR_ARCHIVE_VERSION',
   /** The archive could not be written. */
   ARCHIVE_WRITE: 'ERR_ARCHIVE_WRITE',
+  /** Loading the archive passed a bound (decompressed size, entries, one entry's size, nesting depth). */
+  ARCHIVE_LIMIT: 'ERR_ARCHIVE_LIMIT',
+  /** An interrupted recording's journal is waiting beside the archive (`recall recover ARCHIVE`). */
+  ARCHIVE_JOURNAL: 'ERR_ARCHIVE_JOURNAL',
   /** The upstream could not be reached (refused, name not found, TLS verification failed): answered 502. */
   UPSTREAM_CONNECT: 'ERR_RECALL_UPSTREAM_CONNECT',
   /** The upstream did not answer in time: answered 504. */

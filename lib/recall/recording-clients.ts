@@ -23,9 +23,19 @@ export function recordingClients(
   options: RecordingClientsOptions = {},
 ): { dns: ArchivingDNSClient; http: ArchivingHTTPClient } {
   const { logger } = options;
-  const state = { startTime: Date.parse(archive.recall.startedDateTime), randomSeed: archive.recall.randomSeed };
+  const state = {
+    startTime: Date.parse(archive.recall.startedDateTime),
+    randomSeed: archive.recall.randomSeed,
+  };
   return {
-    dns: new ArchivingDNSClient(upstream.dns, { sink: archive.recall.dns, logger }),
-    http: new ArchivingHTTPClient(new DeterministicScriptInjector(upstream.http, { state, logger }), { ...options, archive }),
+    dns: new ArchivingDNSClient(upstream.dns, {
+      sink: archive.recall.dns,
+      onAnswer: (answer) => archive.journal?.appendDnsAnswer(answer),
+      logger,
+    }),
+    http: new ArchivingHTTPClient(new DeterministicScriptInjector(upstream.http, { state, logger }), {
+      ...options,
+      archive,
+    }),
   };
 }
