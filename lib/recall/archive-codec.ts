@@ -1,9 +1,12 @@
 /**
- * Converts between the in-memory exchange and its HAR 1.2 entry. Bodies stay byte-exact: a body is stored as text
- * only when it is valid UTF-8 and carries no Content-Encoding, otherwise as base64.
+ * Converts between the in-memory exchange and its HAR 1.2 entry. Bodies stay byte-exact: a request body is stored
+ * as text when it is valid UTF-8 and carries no Content-Encoding, otherwise as base64; response bodies are stored
+ * decoded with the wire bytes beside them (har-content.ts). Entries written by other tools are read leniently.
  */
 import { isUtf8 } from 'node:buffer';
 import type { HarEntry, HarNameValue, RawHeaders, RecordedExchange } from './archive-types.js';
+import { bodyFromContent, contentOf, type LooseContent } from './har-content.js';
+import { requestCookies, responseCookies } from './har-cookies.js';
 
 function headerValue(headers: RawHeaders, name: string): string | undefined {
   const lower = name.toLowerCase();
@@ -58,7 +61,7 @@ export function exchangeToHarEntry(exchange: RecordedExchange): HarEntry {
       method: request.method,
       url: urlOf(request),
       httpVersion: `HTTP/${request.httpVersion}`,
-      cookies: [],
+      cookies: requestCookies(request.headers),
       headers: toHarHeaders(request.headers),
       queryString: queryOf(request.target),
       headersSize: -1,
@@ -68,13 +71,9 @@ export function exchangeToHarEntry(exchange: RecordedExchange): HarEntry {
       status: response.status,
       statusText: response.statusText,
       httpVersion: `HTTP/${response.httpVersion}`,
-      cookies: [],
+      cookies: responseCookies(response.headers),
       headers: toHarHeaders(response.headers),
-      content: {
-        size: response.body.length,
-        mimeType: headerValue(response.headers, 'content-type') ?? 'x-unknown',
-        text: '',
-      },
+      content: contentOf(response),
       redirectURL: headerValue(response.headers, 'location') ?? '',
       headersSize: -1,
       bodySize: response.body.length,
@@ -88,12 +87,6 @@ export function exchangeToHarEntry(exchange: RecordedExchange): HarEntry {
       ? { mimeType, params: [], text: request.body.toString('utf8') }
       : { mimeType, params: [], text: request.body.toString('base64'), _encoding: 'base64' };
   }
-  if (storableAsText(response.body, response.headers))
-    entry.response.content.text = response.body.toString('utf8');
-  else {
-    entry.response.content.text = response.body.toString('base64');
-    entry.response.content.encoding = 'base64';
-  }
   return entry;
 }
 
@@ -101,12 +94,26 @@ function versionOf(harVersion: string): string {
   return harVersion.replace(/^HTTP\//i, '') || '1.1';
 }
 
+/** A request body from `postData`: its text, else (HAR 1.2 allows `params` alone) a form rebuilt from `params`. */
+function postBody(post: HarEntry['request']['postData']): Buffer {
+  if (!post) return Buffer.alloc(0);
+  if (typeof post.text === 'string')
+    return Buffer.from(post.text, post._encoding === 'base64' ? 'base64' : 'utf8');
+  if (!Array.isArray(post.params) || !/x-www-form-urlencoded/i.test(post.mimeType ?? ''))
+    return Buffer.alloc(0);
+  return Buffer.from(
+    new URLSearchParams(post.params.map((p): [string, string] => [p.name, p.value ?? ''])).toString(),
+  );
+}
+
 /** Decodes an entry that `validateHarFile` accepted. */
 export function harEntryToExchange(entry: HarEntry): RecordedExchange {
   const url = splitUrl(entry.request.url);
   if (!url) throw new TypeError(`unvalidated URL ${entry.request.url}`);
-  const post = entry.request.postData;
-  const content = entry.response.content;
+  const response = bodyFromContent(
+    entry.response.content as LooseContent,
+    fromHarHeaders(entry.response.headers),
+  );
   return {
     startedDateTime: entry.startedDateTime,
     timeMs: entry.time,
@@ -117,14 +124,13 @@ export function harEntryToExchange(entry: HarEntry): RecordedExchange {
       target: url.target,
       httpVersion: versionOf(entry.request.httpVersion),
       headers: fromHarHeaders(entry.request.headers),
-      body: post ? Buffer.from(post.text, post._encoding === 'base64' ? 'base64' : 'utf8') : Buffer.alloc(0),
+      body: postBody(entry.request.postData),
     },
     response: {
       status: entry.response.status,
       statusText: entry.response.statusText,
       httpVersion: versionOf(entry.response.httpVersion),
-      headers: fromHarHeaders(entry.response.headers),
-      body: Buffer.from(content.text, content.encoding === 'base64' ? 'base64' : 'utf8'),
+      ...response,
     },
   };
 }

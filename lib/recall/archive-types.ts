@@ -30,6 +30,12 @@ export interface RecordedResponse {
   httpVersion: string;
   headers: RawHeaders;
   body: Buffer;
+  /**
+   * The body with its Content-Encoding removed, when it has a known one that decodes (within the size cap). The
+   * archive stores it as `content.text` (what HAR viewers show); playback serves it to a client that does not
+   * accept the coding. Absent when the body has no coding. See content-coding.ts and har-content.ts.
+   */
+  decoded?: Buffer;
 }
 
 /** One request and its complete response. */
@@ -54,8 +60,12 @@ export interface RecallLogExtension {
   dns: RecordedDnsAnswer[];
 }
 
-/** Version of the `_recall` fields written by this code. Archives with a higher version are refused. */
-export const RECALL_ARCHIVE_VERSION = 1;
+/**
+ * Version of the `_recall` fields written by this code. Archives with a higher version are refused. 1: bodies under
+ * a Content-Encoding stored encoded (base64); 2: stored decoded, with the wire bytes in `content._recall.wire`.
+ * Both load.
+ */
+export const RECALL_ARCHIVE_VERSION = 2;
 
 export interface HarNameValue {
   name: string;
@@ -65,17 +75,29 @@ export interface HarNameValue {
 export interface HarPostData {
   mimeType: string;
   params: HarNameValue[];
+  /** Absent in some exports (HAR 1.2 allows `params` alone): the body is then rebuilt from `params`. */
   text: string;
   /** Recall extension: `base64` when `text` holds base64 of a body that is not UTF-8 text. */
   _encoding?: 'base64';
 }
 
 export interface HarContent {
+  /** Length of the decoded body (of the stored bytes when they could not be decoded). */
   size: number;
+  /** Bytes the Content-Encoding saved (decoded length minus wire length), when positive. */
+  compression?: number;
   mimeType: string;
+  /** The decoded body (HAR 1.2), as text, or as base64 when `encoding` says so (not UTF-8). */
   text: string;
-  /** `base64` when the body is not valid UTF-8 or carries a Content-Encoding (then `text` is the encoded bytes). */
+  /** `base64` when `text` is base64 (the body is not valid UTF-8). */
   encoding?: 'base64';
+  /** Recall extension (archive version 2), present only where the stored text is not the wire body: */
+  _recall?: {
+    /** base64 of the body exactly as sent, still content-encoded; `text` is the decoded body. */
+    wire?: string;
+    /** true: `text` (base64) is the body as sent, still content-encoded (unknown coding, corrupt, or too big to decode). */
+    encoded?: true;
+  };
 }
 
 export interface HarRequest {

@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { silentLogger } from '../logging.js';
 import type { RawHeaders, RecordedRequest } from './archive-types.js';
 import { bodyOf, type ExchangeOptions, type ExchangeResponse, type HttpExchanger } from './http-exchanger.js';
-import { decodeBody, encodeBody } from './content-coding.js';
+import { decodeBody, encodeBody, type DecodeOptions } from './content-coding.js';
 import { allowScriptHashInCsp, allowScriptHashInMetaCsp, scriptInsertionOffset } from './html-injection.js';
 import {
   DETERMINISTIC_SCRIPT_MARKER,
@@ -49,14 +49,16 @@ export function isInjectableHtml(status: number, headers: RawHeaders): boolean {
 
 /**
  * Returns the response with the deterministic script injected, or the same response object when there is nothing
- * to inject into (not HTML, empty, unknown or corrupt encoding, already injected). Never throws for bad bodies.
+ * to inject into (not HTML, empty, unknown or corrupt encoding, decoded size over the cap, already injected).
+ * Decoding and encoding run off the event loop. Never throws for bad bodies.
  */
-export function injectDeterministicScript<T extends InjectableResponse>(
+export async function injectDeterministicScript<T extends InjectableResponse>(
   response: T,
   state: DeterministicState,
-): T {
+  options: DecodeOptions = {},
+): Promise<T> {
   if (!isInjectableHtml(response.status, response.headers) || response.body.length === 0) return response;
-  const decoded = decodeBody(response.body, header(response.headers, 'content-encoding'));
+  const decoded = await decodeBody(response.body, header(response.headers, 'content-encoding'), options);
   if (!decoded) return response;
   const html = decoded.body.toString('latin1');
   if (html.includes(DETERMINISTIC_SCRIPT_MARKER)) return response;
@@ -65,7 +67,7 @@ export function injectDeterministicScript<T extends InjectableResponse>(
   const page = allowScriptHashInMetaCsp(html, hashSource);
   const offset = scriptInsertionOffset(page);
   const injected = `${page.slice(0, offset)}<script ${DETERMINISTIC_SCRIPT_MARKER}>${source}</script>${page.slice(offset)}`;
-  const body = encodeBody(Buffer.from(injected, 'latin1'), decoded.codings);
+  const body = await encodeBody(Buffer.from(injected, 'latin1'), decoded.codings);
   const headers: RawHeaders = [];
   for (const [name, value] of response.headers) {
     const lower = name.toLowerCase();
@@ -80,7 +82,7 @@ export function injectDeterministicScript<T extends InjectableResponse>(
 export interface DeterministicScriptInjectorOptions {
   /** The recording's initial state, or a function giving it (read once per response). */
   readonly state: DeterministicState | (() => DeterministicState);
-  /** HTML bodies larger than this are passed on untouched, in bytes. @default 33554432 (32 MiB) */
+  /** HTML bodies larger than this (as received, or once decoded) are passed on untouched, in bytes. @default 33554432 (32 MiB) */
   readonly maxBodyBytes?: number;
   readonly logger?: Logger;
 }
@@ -117,9 +119,10 @@ export class DeterministicScriptInjector implements HttpExchanger {
       }
     }
     const state = typeof this.#options.state === 'function' ? this.#options.state() : this.#options.state;
-    const injected = injectDeterministicScript(
+    const injected = await injectDeterministicScript(
       { status: response.status, headers: response.headers, body: Buffer.concat(chunks) },
       state,
+      { maxBytes: limit, logger: this.#logger, what: `${request.host}${request.target}` },
     );
     this.#logger.debug(
       { host: request.host, target: request.target, injected: injected.body.length !== size },

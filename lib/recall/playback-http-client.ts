@@ -1,7 +1,8 @@
 /**
  * Playback mode: answers only from the archive. It is hermetic by construction: it is given an archive, never an
- * upstream exchanger, so no code path can open an upstream connection. A miss is answered 404 with an
- * `x-recall-miss` header and kept, with its nearest recording and the differing fields, in `misses()`.
+ * upstream exchanger, so no code path can open an upstream connection. A recorded body is served in a form the
+ * client can decode (coding-negotiation.ts). A miss is answered 404 with an `x-recall-miss` header and counted,
+ * with its nearest recording and the differing fields, in `misses()` (aggregated and bounded: miss-log.ts).
  */
 import type { Logger } from 'pino';
 import { silentLogger } from '../logging.js';
@@ -9,21 +10,19 @@ import type { Archive } from './archive.js';
 import type { RawHeaders, RecordedExchange, RecordedRequest, RecordedResponse } from './archive-types.js';
 import { urlOf } from './archive-codec.js';
 import { bodyOf, type ExchangeResponse, type HttpExchanger } from './http-exchanger.js';
-import { RequestMatcher, type MatchDifference, type MatchRules } from './request-matcher.js';
+import { RequestMatcher, type MatchRules } from './request-matcher.js';
+import { indexKeyOf } from './request-key.js';
 import { Scrubber, type ScrubOptions } from './scrub.js';
+import { bodyForClient } from './coding-negotiation.js';
+import { headerValue } from './http-headers.js';
+import { MissLog, bounded, type MissMark, type PlaybackMiss } from './miss-log.js';
+
+export { MAX_MISS_TEXT, DEFAULT_MAX_DISTINCT_MISSES, type PlaybackMiss, type MissMark } from './miss-log.js';
 
 export interface PlaybackHTTPClientOptions extends MatchRules, ScrubOptions {
   logger?: Logger;
-}
-
-/** A request the archive could not answer. */
-export interface PlaybackMiss {
-  method: string;
-  url: string;
-  /** When it happened, ISO 8601. */
-  at: string;
-  /** The closest recording and the fields that differ from it; absent when the archive is empty. */
-  nearest?: { method: string; url: string; differences: MatchDifference[] };
+  /** Distinct missed requests kept with their details; more are only counted. @default 1000 */
+  maxDistinctMisses?: number;
 }
 
 /** Header carrying `<method> <url>` on every 404 a miss produces. */
@@ -41,10 +40,14 @@ function headerSafe(text: string): string {
 function lengthChecked(request: RecordedRequest, response: RecordedResponse): RawHeaders {
   const bodiless = request.method === 'HEAD' || response.status === 204 || response.status === 304;
   const actual = String(response.body.length);
-  const wrong = (name: string, value: string) => !bodiless && name.toLowerCase() === 'content-length' && value.trim() !== actual;
+  const wrong = (name: string, value: string) =>
+    (!bodiless && name.toLowerCase() === 'content-length' && value.trim() !== actual) || name.startsWith(':');
   // Unchanged headers are the recorded list itself, the same on every replay (the server caches by identity).
   if (!response.headers.some(([name, value]) => wrong(name, value))) return response.headers;
-  return response.headers.map(([name, value]) => (wrong(name, value) ? [name, actual] : [name, value]));
+  // HTTP/2 pseudo-headers (`:status`, in browsers' HAR exports) are no header lines at all in HTTP/1.1.
+  return response.headers
+    .filter(([name]) => !name.startsWith(':'))
+    .map(([name, value]) => (wrong(name, value) ? [name, actual] : [name, value]));
 }
 
 export class PlaybackHTTPClient implements HttpExchanger {
@@ -52,7 +55,7 @@ export class PlaybackHTTPClient implements HttpExchanger {
   readonly #matcher: RequestMatcher;
   readonly #scrubber: Scrubber;
   readonly #logger: Logger;
-  readonly #misses: PlaybackMiss[] = [];
+  readonly #misses: MissLog;
   #hits = 0;
 
   constructor(archive: Archive, options: PlaybackHTTPClientOptions = {}) {
@@ -60,11 +63,30 @@ export class PlaybackHTTPClient implements HttpExchanger {
     this.#matcher = new RequestMatcher(archive.exchanges, options);
     this.#scrubber = new Scrubber(options);
     this.#logger = (options.logger ?? silentLogger).child({ component: 'http-playback' });
+    this.#misses = new MissLog(options.maxDistinctMisses);
   }
 
-  /** Every miss so far, oldest first. */
-  misses(): readonly PlaybackMiss[] {
-    return this.#misses;
+  /**
+   * The missed requests, one entry per distinct request with its `count`, first missed first (at most
+   * `maxDistinctMisses`). With `since` (from `missMark()`), only the misses after that mark.
+   */
+  misses(since?: MissMark): PlaybackMiss[] {
+    return this.#misses.list(since);
+  }
+
+  /** Where the misses stand now, for `misses(since)` and `missSummary(since)` (one test iteration). */
+  missMark(): MissMark {
+    return this.#misses.mark();
+  }
+
+  /** Every miss so far, counted one per request (also those beyond `maxDistinctMisses`). */
+  get missCount(): number {
+    return this.#misses.total;
+  }
+
+  /** Bounded lines for a summary: the most frequent misses, then how many more. */
+  missSummary(limit = 20, since?: MissMark): string[] {
+    return this.#misses.summary(limit, since);
   }
 
   /** How many requests the archive answered. */
@@ -88,34 +110,35 @@ export class PlaybackHTTPClient implements HttpExchanger {
     if (hit) {
       this.#hits++;
       this.#logger.debug({ method: request.method, url: urlOf(request) }, 'HIT');
-      const { response } = hit;
-      return { ...response, headers: lengthChecked(request, response), body: bodyOf(response.body) };
+      const served = bodyForClient(hit.response, headerValue(incoming.headers, 'accept-encoding'));
+      const response = { ...hit.response, ...served };
+      return {
+        status: response.status,
+        statusText: response.statusText,
+        httpVersion: response.httpVersion,
+        headers: lengthChecked(request, response),
+        body: bodyOf(response.body),
+      };
     }
     return this.#miss(request);
   }
 
   #miss(request: RecordedRequest): ExchangeResponse {
     const url = urlOf(request);
-    const nearest = this.#matcher.nearest(request);
-    const miss: PlaybackMiss = { method: request.method, url, at: new Date().toISOString() };
-    if (nearest) {
-      miss.nearest = {
-        method: nearest.exchange.request.method,
-        url: urlOf(nearest.exchange.request),
-        differences: nearest.differences,
-      };
-    }
-    this.#misses.push(miss);
-    this.#logger.warn({ method: request.method, url, nearest: miss.nearest }, 'MISS');
+    const miss = this.#misses.record(indexKeyOf(this.#matcher.keyOf(request)), () =>
+      this.#describe(request, url),
+    );
+    // One log line per distinct request, so a flood of one miss does not flood the log.
+    if (miss?.count === 1) this.#logger.warn({ method: request.method, url, nearest: miss.nearest }, 'MISS');
     const lines = [`Recall: not in the archive: ${request.method} ${url}`];
-    if (miss.nearest) {
+    if (miss?.nearest) {
       lines.push(`Nearest recording: ${miss.nearest.method} ${miss.nearest.url}`);
       for (const d of miss.nearest.differences)
         lines.push(
           `  ${d.field}: recorded ${JSON.stringify(d.recorded)}, received ${JSON.stringify(d.received)}`,
         );
     }
-    const body = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
+    const body = Buffer.from(`${bounded(lines.join('\n'))}\n`, 'utf8');
     return {
       status: 404,
       statusText: 'Not Found',
@@ -127,6 +150,27 @@ export class PlaybackHTTPClient implements HttpExchanger {
       ],
       body: bodyOf(body),
     };
+  }
+
+  #describe(request: RecordedRequest, url: string): Omit<PlaybackMiss, 'count'> {
+    const miss: Omit<PlaybackMiss, 'count'> = {
+      method: request.method,
+      url: bounded(url),
+      at: new Date().toISOString(),
+    };
+    const nearest = this.#matcher.nearest(request);
+    if (nearest) {
+      miss.nearest = {
+        method: nearest.exchange.request.method,
+        url: bounded(urlOf(nearest.exchange.request)),
+        differences: nearest.differences.map((d) => ({
+          field: d.field,
+          recorded: bounded(d.recorded),
+          received: bounded(d.received),
+        })),
+      };
+    }
+    return miss;
   }
 
   async close(): Promise<void> {

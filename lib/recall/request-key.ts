@@ -35,11 +35,30 @@ export const VOLATILE_HEADERS: readonly string[] = [
   'tracestate',
   'proxy-connection',
   'proxy-authorization',
+  'authorization',
   'upgrade',
+  // Browser-volatile: which alternative service a connection used, prefetch purpose, network client hints.
+  'alt-used',
+  'purpose',
+  'x-purpose',
+  'x-moz',
+  'save-data',
+  'device-memory',
+  'dpr',
+  'viewport-width',
+  'width',
+  'rtt',
+  'downlink',
+  'ect',
+  'early-data',
 ];
 
-/** Prefixes of volatile header families: conditional requests, fetch metadata, client hints, forwarding. */
-export const VOLATILE_HEADER_PREFIXES: readonly string[] = ['if-', 'sec-', 'x-forwarded-'];
+/**
+ * Prefixes of volatile header families: HTTP/2 and HTTP/3 pseudo-headers (`:authority`, `:method`, `:path`,
+ * `:scheme`, which browsers' HAR exports list as headers and which repeat the method and URL already compared),
+ * conditional requests, fetch metadata, client hints, forwarding.
+ */
+export const VOLATILE_HEADER_PREFIXES: readonly string[] = [':', 'if-', 'sec-', 'x-forwarded-'];
 
 export interface MatchRules {
   /** Query parameter names left out of matching (a cache-buster `_`, a timestamp). */

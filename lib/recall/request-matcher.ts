@@ -12,6 +12,7 @@ import {
   type MatchRules,
   type RequestKey,
 } from './request-key.js';
+import { NearestIndex, locationOf } from './nearest-index.js';
 
 export type { MatchRules, MatchField } from './request-key.js';
 
@@ -25,6 +26,8 @@ export interface MatchDifference {
 export interface NearestMatch {
   exchange: RecordedExchange;
   differences: MatchDifference[];
+  /** How many recordings were compared to find it (bounded, see nearest-index.ts). */
+  compared: number;
 }
 
 interface Sequence {
@@ -47,6 +50,7 @@ export class RequestMatcher {
   readonly #keys: RequestKeyMaker;
   readonly #index = new Map<string, Sequence>();
   readonly #recorded: Array<{ key: RequestKey; exchange: RecordedExchange }> = [];
+  readonly #nearest: NearestIndex;
 
   constructor(exchanges: readonly RecordedExchange[], rules: MatchRules = {}) {
     this.#keys = new RequestKeyMaker(rules);
@@ -58,6 +62,8 @@ export class RequestMatcher {
       if (sequence) sequence.exchanges.push(exchange);
       else this.#index.set(id, { exchanges: [exchange], next: 0 });
     }
+    // Built up front, so the first miss does not pay for sorting a large archive on the request path.
+    this.#nearest = new NearestIndex(this.#recorded.map((r) => r.key));
   }
 
   /** The compared form of a request (for reports and tests). */
@@ -76,17 +82,20 @@ export class RequestMatcher {
 
   /**
    * The recording that differs from `request` in the fewest fields (ties: the longer shared path, then the earlier
-   * recording), with those fields. Undefined when nothing is recorded. Costs one pass over the archive: misses only.
+   * recording), with those fields, among a bounded set of candidates (nearest-index.ts), so a miss costs little
+   * whatever the archive's size. Undefined when nothing is recorded.
    */
   nearest(request: RecordedRequest): NearestMatch | undefined {
     const key = this.#keys.keyOf(request);
+    const candidates = this.#nearest.candidates(key);
     let best: { score: number; prefix: number; index: number } | undefined;
-    this.#recorded.forEach((candidate, index) => {
+    for (const index of candidates) {
+      const candidate = this.#recorded[index]!;
       const score = MATCH_FIELDS.filter((f) => candidate.key[f] !== key[f]).length;
-      const prefix = commonPrefix(candidate.key.host + candidate.key.path, key.host + key.path);
+      const prefix = commonPrefix(locationOf(candidate.key), locationOf(key));
       if (!best || score < best.score || (score === best.score && prefix > best.prefix))
         best = { score, prefix, index };
-    });
+    }
     if (!best) return undefined;
     const found = this.#recorded[best.index]!;
     const differences = MATCH_FIELDS.filter((f) => found.key[f] !== key[f]).map((field) => ({
@@ -94,7 +103,7 @@ export class RequestMatcher {
       recorded: shown(found.key, field),
       received: shown(key, field),
     }));
-    return { exchange: found.exchange, differences };
+    return { exchange: found.exchange, differences, compared: candidates.length };
   }
 
   /** Recordings never served since the last reset, in archive order (for an end-of-run report). */

@@ -162,12 +162,9 @@ async function serve(options: ServeOptions): Promise<void> {
   }
   if (playback) {
     out(
-      `served ${playback.hits} from the archive, ${playback.misses().length} misses, ${playback.unused().length} unused`,
+      `served ${playback.hits} from the archive, ${playback.missCount} misses, ${playback.unused().length} unused`,
     );
-    for (const miss of playback.misses())
-      out(
-        `MISS ${miss.method} ${miss.url}${miss.nearest ? ` (nearest ${miss.nearest.method} ${miss.nearest.url}: ${miss.nearest.differences.map((d) => d.field).join(', ')} differ)` : ''}`,
-      );
+    for (const line of playback.missSummary()) out(line);
   }
 }
 

@@ -9,6 +9,7 @@ import {
   PlaybackDNSClient,
   PlaybackHTTPClient,
   recordingClients,
+  type MissMark,
 } from 'autotest/recall';
 import { RecallServerTest, TestError, TestFail, type RecallServerArgs } from 'autotest';
 
@@ -46,7 +47,7 @@ export class test_RecallServer extends RecallServerTest<RecallServerTestArgs> {
   #playback: PlaybackHTTPClient | undefined;
   #dnsPlayback: PlaybackDNSClient | undefined;
   /** Hits and DNS misses counted before this iteration (the playback clients count over their lifetime). */
-  #before = { hits: 0, dnsMisses: 0, misses: 0 };
+  #before: { hits: number; dnsMisses: number; misses?: MissMark } = { hits: 0, dnsMisses: 0 };
 
   get archiveFile(): string {
     return join(this.outputDir, 'archive.har.gz');
@@ -107,7 +108,7 @@ export class test_RecallServer extends RecallServerTest<RecallServerTestArgs> {
       this.#usePlayback(await Archive.load(this.archiveFile));
     }
     this.#playback?.reset();
-    this.#before = { hits: this.#playback?.hits ?? 0, dnsMisses: this.#dnsPlayback?.missCount ?? 0, misses: this.#playback?.misses().length ?? 0 };
+    this.#before = { hits: this.#playback?.hits ?? 0, dnsMisses: this.#dnsPlayback?.missCount ?? 0, misses: this.#playback?.missMark() };
     const tag = this.iterations > 1 ? `iteration${this.iteration}` : undefined;
     try {
       await this.runTestOnHost(args.test, args.host, { ...(args.clientArgs ?? {}), ...(tag ? { tag } : {}) });
@@ -118,19 +119,21 @@ export class test_RecallServer extends RecallServerTest<RecallServerTestArgs> {
   }
 
   async #reportMisses(strict: boolean): Promise<void> {
-    const misses = this.#playback!.misses().slice(this.#before.misses);
+    // One entry per distinct missed request, with its count (bounded: lib/recall/miss-log.ts).
+    const misses = this.#playback!.misses(this.#before.misses);
+    const missCount = this.#playback!.missCount - (this.#before.misses?.total ?? 0);
     const dnsMisses = (this.#dnsPlayback?.missCount ?? 0) - this.#before.dnsMisses;
     const hits = this.#playback!.hits - this.#before.hits;
-    await this.writeIterationKeyval({ recall_mode: 'replay' }, { recall_hits: hits, recall_misses: misses.length, recall_dns_misses: dnsMisses });
+    await this.writeIterationKeyval({ recall_mode: 'replay' }, { recall_hits: hits, recall_misses: missCount, recall_dns_misses: dnsMisses });
     await writeFile(join(this.resultsDir, `misses.${this.iteration}.json`), JSON.stringify(misses, null, 2) + '\n');
     // DNS misses include the browser's background lookups that the recording could not answer either.
     await writeFile(join(this.resultsDir, `dns-misses.${this.iteration}.json`), JSON.stringify(this.#dnsPlayback?.misses ?? [], null, 2) + '\n');
-    for (const miss of misses) {
+    for (const miss of misses.slice(0, 50)) {
       const nearest = miss.nearest ? ` (nearest ${miss.nearest.method} ${miss.nearest.url}: ${miss.nearest.differences.map((d) => d.field).join(', ')} differ)` : '';
       this.logger.warn({ miss }, `MISS ${miss.method} ${miss.url}${nearest}`);
     }
-    if (strict && misses.length > 0) {
-      throw new TestFail(`${misses.length} request(s) were not in the archive, first ${misses[0]!.method} ${misses[0]!.url} (strict=1)`);
+    if (strict && missCount > 0) {
+      throw new TestFail(`${missCount} request(s) were not in the archive, first ${misses[0]?.method ?? "?"} ${misses[0]?.url ?? "(not kept)"} (strict=1)`);
     }
   }
 }

@@ -150,9 +150,16 @@ describe('HTTP record and playback', () => {
     const playback = new PlaybackHTTPClient(archive);
     await using server = new HTTPServer({ exchanger: playback });
     const { port } = await server.listen();
-    for (const path of ['/text', '/gzip', '/chunked']) {
+    for (const path of ['/text', '/chunked']) {
       expect(comparable(await curl(`http://${host}${path}`, port))).toEqual(recorded.get(path));
     }
+    // The gzip body: as recorded to a client that takes gzip, decoded to one that does not (issue 17.1).
+    const gzipTaken = ['-H', 'Accept-Encoding: gzip'];
+    expect(comparable(await curl(`http://${host}/gzip`, port, gzipTaken))).toEqual(recorded.get('/gzip'));
+    const plain = await curl(`http://${host}/gzip`, port);
+    expect(plain.body.toString()).toBe('compressed text '.repeat(200));
+    expect(headerOf(plain.headers, 'content-encoding')).toBeUndefined();
+    expect(headerOf(plain.headers, 'content-length')).toBe(String(plain.body.length));
     expect(
       headerOf((await curl(`http://${host}/chunked`, port, ['--raw'])).headers, 'transfer-encoding'),
     ).toBe('chunked');
@@ -196,6 +203,8 @@ describe('HTTP record and playback', () => {
     const archive = await Archive.load(join(dir, 'session.har.gz'));
     await using server = new HTTPServer({ exchanger: new PlaybackHTTPClient(archive) });
     const { port } = await server.listen();
-    expect(comparable(await curl(`http://${host}/gzip`, port))).toEqual(recorded.get('/gzip'));
+    expect(comparable(await curl(`http://${host}/gzip`, port, ['-H', 'Accept-Encoding: gzip']))).toEqual(
+      recorded.get('/gzip'),
+    );
   });
 });

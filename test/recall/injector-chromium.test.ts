@@ -122,7 +122,7 @@ describe('DeterministicScriptInjector in headless Chromium', () => {
         withArgs: 1,
       });
       expect(first.random).toEqual(
-        runInVm(injectDeterministicScript(html('<head>'), STATE).body.toString('latin1')).random,
+        runInVm((await injectDeterministicScript(html('<head>'), STATE)).body.toString('latin1')).random,
       );
     }
   }, 180_000);

@@ -20,10 +20,9 @@ import type { RawHeaders } from '../../lib/recall/archive-types.js';
 import { html, OPEN_TAG, runInVm, scriptOf, STATE } from '../helpers/deterministic-probe.js';
 
 describe('injectDeterministicScript', () => {
-  it('makes Math.random, crypto and Date repeat on every load, from the archive state', () => {
-    const page = injectDeterministicScript(
-      html('<html><head><title>t</title></head><body>x</body></html>'),
-      STATE,
+  it('makes Math.random, crypto and Date repeat on every load, from the archive state', async () => {
+    const page = (
+      await injectDeterministicScript(html('<html><head><title>t</title></head><body>x</body></html>'), STATE)
     ).body.toString('latin1');
     const first = runInVm(page);
     const second = runInVm(page);
@@ -49,7 +48,9 @@ describe('injectDeterministicScript', () => {
     expect(first.uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     // Another seed, another sequence; the clock advances 50 ms every 25 readings.
     const other = runInVm(
-      injectDeterministicScript(html('<head></head>'), { ...STATE, randomSeed: 7 }).body.toString('latin1'),
+      (await injectDeterministicScript(html('<head></head>'), { ...STATE, randomSeed: 7 })).body.toString(
+        'latin1',
+      ),
     );
     expect(other.random).not.toEqual(first.random);
     const context = vm.createContext({});
@@ -59,54 +60,58 @@ describe('injectDeterministicScript', () => {
     );
   });
 
-  it('places the script after <meta charset>, else after <head> (not <header>), else after <html> or the doctype', () => {
-    const place = (page: string): string =>
-      injectDeterministicScript(html(page), STATE)
-        .body.toString('latin1')
+  it('places the script after <meta charset>, else after <head> (not <header>), else after <html> or the doctype', async () => {
+    const place = async (page: string): Promise<string> =>
+      (await injectDeterministicScript(html(page), STATE)).body
+        .toString('latin1')
         .replace(/<script data-recall[\s\S]*?<\/script>/, '[S]');
     expect(
-      place('<!doctype html><html><head><title>t</title><meta charset="utf-8"></head><body></body></html>'),
+      await place(
+        '<!doctype html><html><head><title>t</title><meta charset="utf-8"></head><body></body></html>',
+      ),
     ).toBe('<!doctype html><html><head><title>t</title><meta charset="utf-8">[S]</head><body></body></html>');
-    expect(place('<html><HEAD lang="en"><title>t</title></HEAD></html>')).toBe(
+    expect(await place('<html><HEAD lang="en"><title>t</title></HEAD></html>')).toBe(
       '<html><HEAD lang="en">[S]<title>t</title></HEAD></html>',
     );
     expect(
-      place('<!DOCTYPE html><html lang="en"><body><header>h</header><head-less></head-less></body></html>'),
+      await place(
+        '<!DOCTYPE html><html lang="en"><body><header>h</header><head-less></head-less></body></html>',
+      ),
     ).toBe('<!DOCTYPE html><html lang="en">[S]<body><header>h</header><head-less></head-less></body></html>');
-    expect(place('<!-- <head> --><!DOCTYPE html><p>hi')).toBe('<!-- <head> --><!DOCTYPE html>[S]<p>hi');
-    expect(place('<p>fragment</p>')).toBe('[S]<p>fragment</p>');
-    expect(place('\xef\xbb\xbf<p>bom</p>')).toBe('\xef\xbb\xbf[S]<p>bom</p>');
+    expect(await place('<!-- <head> --><!DOCTYPE html><p>hi')).toBe('<!-- <head> --><!DOCTYPE html>[S]<p>hi');
+    expect(await place('<p>fragment</p>')).toBe('[S]<p>fragment</p>');
+    expect(await place('\xef\xbb\xbf<p>bom</p>')).toBe('\xef\xbb\xbf[S]<p>bom</p>');
     // A <meta charset> in the body is not the document's charset declaration.
-    expect(place('<head><title>t</title></head><body><meta charset="x"></body>')).toBe(
+    expect(await place('<head><title>t</title></head><body><meta charset="x"></body>')).toBe(
       '<head>[S]<title>t</title></head><body><meta charset="x"></body>',
     );
   });
 
-  it('fixes Content-Length, keeps other headers and bytes, and leaves non-HTML, empty and injected bodies alone', () => {
+  it('fixes Content-Length, keeps other headers and bytes, and leaves non-HTML, empty and injected bodies alone', async () => {
     const latin1 = '<head><title>caf\xe9</title></head>';
     const response = html(latin1, [
       ['Content-Type', 'text/html; charset=iso-8859-1'],
       ['Content-MD5', 'x'],
       ['X-Kept', 'yes'],
     ]);
-    const injected = injectDeterministicScript(response, STATE);
+    const injected = await injectDeterministicScript(response, STATE);
     expect(injected.headers.find(([n]) => n === 'Content-Length')?.[1]).toBe(String(injected.body.length));
     expect(injected.headers.map(([n]) => n)).toEqual(['Content-Type', 'X-Kept', 'Content-Length']);
     expect(injected.body.toString('latin1').endsWith('<title>caf\xe9</title></head>')).toBe(true);
-    expect(injectDeterministicScript(injected, STATE)).toBe(injected);
+    expect(await injectDeterministicScript(injected, STATE)).toBe(injected);
     const css = {
       status: 200,
       headers: [['Content-Type', 'text/css']] as RawHeaders,
       body: Buffer.from('<head>'),
     };
-    expect(injectDeterministicScript(css, STATE)).toBe(css);
+    expect(await injectDeterministicScript(css, STATE)).toBe(css);
     const notModified = { ...html('<head>'), status: 304 };
-    expect(injectDeterministicScript(notModified, STATE)).toBe(notModified);
+    expect(await injectDeterministicScript(notModified, STATE)).toBe(notModified);
     const corrupt = html('not gzip', [
       ['Content-Type', 'text/html'],
       ['Content-Encoding', 'gzip'],
     ]);
-    expect(injectDeterministicScript(corrupt, STATE)).toBe(corrupt);
+    expect(await injectDeterministicScript(corrupt, STATE)).toBe(corrupt);
   });
 
   it.each([
@@ -114,28 +119,31 @@ describe('injectDeterministicScript', () => {
     ['deflate', deflateSync, inflateSync],
     ['deflate', deflateRawSync, inflateRawSync],
     ['br', brotliCompressSync, brotliDecompressSync],
-  ] as const)('works on %s bodies and encodes them back the same way (%#)', (coding, encode, decode) => {
-    const page = '<html><head><title>compressed</title></head><body>' + 'x'.repeat(5000) + '</body></html>';
-    const body = encode(Buffer.from(page));
-    const response = {
-      status: 200,
-      headers: [
-        ['content-type', 'text/html'],
-        ['content-encoding', coding],
-        ['content-length', String(body.length)],
-      ] as RawHeaders,
-      body,
-    };
-    const injected = injectDeterministicScript(response, STATE);
-    const decoded = decode(injected.body).toString('latin1');
-    expect(decoded).toContain(`<head>${OPEN_TAG}`);
-    expect(decoded.replace(/<script data-recall[\s\S]*?<\/script>/, '')).toBe(page);
-    expect(injected.headers).toContainEqual(['content-encoding', coding]);
-    expect(injected.headers).toContainEqual(['content-length', String(injected.body.length)]);
-  });
+  ] as const)(
+    'works on %s bodies and encodes them back the same way (%#)',
+    async (coding, encode, decode) => {
+      const page = '<html><head><title>compressed</title></head><body>' + 'x'.repeat(5000) + '</body></html>';
+      const body = encode(Buffer.from(page));
+      const response = {
+        status: 200,
+        headers: [
+          ['content-type', 'text/html'],
+          ['content-encoding', coding],
+          ['content-length', String(body.length)],
+        ] as RawHeaders,
+        body,
+      };
+      const injected = await injectDeterministicScript(response, STATE);
+      const decoded = decode(injected.body).toString('latin1');
+      expect(decoded).toContain(`<head>${OPEN_TAG}`);
+      expect(decoded.replace(/<script data-recall[\s\S]*?<\/script>/, '')).toBe(page);
+      expect(injected.headers).toContainEqual(['content-encoding', coding]);
+      expect(injected.headers).toContainEqual(['content-length', String(injected.body.length)]);
+    },
+  );
 
-  it('adds the script hash to the Content-Security-Policy so the browser runs it', () => {
-    const injected = injectDeterministicScript(
+  it('adds the script hash to the Content-Security-Policy so the browser runs it', async () => {
+    const injected = await injectDeterministicScript(
       html('<head></head>', [
         ['Content-Type', 'text/html'],
         ['Content-Security-Policy', "default-src 'self'; script-src 'self' 'nonce-abc'"],
@@ -149,17 +157,21 @@ describe('injectDeterministicScript', () => {
       'Content-Security-Policy',
       `default-src 'self'; script-src 'self' 'nonce-abc' ${hash}`,
     ]);
-    const meta = injectDeterministicScript(
-      html(
-        `<head><meta http-equiv="Content-Security-Policy" content="script-src 'self'"><meta charset="utf-8"></head>`,
-      ),
-      STATE,
+    const meta = (
+      await injectDeterministicScript(
+        html(
+          `<head><meta http-equiv="Content-Security-Policy" content="script-src 'self'"><meta charset="utf-8"></head>`,
+        ),
+        STATE,
+      )
     ).body.toString('latin1');
     expect(meta).toContain(`<meta http-equiv="Content-Security-Policy" content="script-src 'self' ${hash}">`);
     expect(meta.indexOf(OPEN_TAG)).toBeGreaterThan(meta.indexOf('<meta charset="utf-8">'));
-    const single = injectDeterministicScript(
-      html(`<head><META content='default-src &#39;self&#39;' HTTP-EQUIV=content-security-policy></head>`),
-      STATE,
+    const single = (
+      await injectDeterministicScript(
+        html(`<head><META content='default-src &#39;self&#39;' HTTP-EQUIV=content-security-policy></head>`),
+        STATE,
+      )
     ).body.toString('latin1');
     expect(single).toContain(`<META content='default-src &#39;self&#39; &#39;sha256-`);
     const h = "'sha256-AAA='";

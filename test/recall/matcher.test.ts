@@ -73,6 +73,25 @@ describe('RequestMatcher', () => {
     ]);
   });
 
+  it('ignores HTTP/2 pseudo-headers and browser-volatile headers from a browser HAR (issue 17.2)', () => {
+    // What Chrome's HAR export lists for an HTTP/2 request: pseudo-headers first, Alt-Used from Firefox.
+    const fromChrome = request('/app.js', {
+      headers: [
+        [':authority', 'api.test'],
+        [':method', 'GET'],
+        [':path', '/app.js'],
+        [':scheme', 'http'],
+        ['alt-used', 'api.test'],
+        ['purpose', 'prefetch'],
+        ['x-api-version', '2'],
+      ],
+    });
+    const matcher = new RequestMatcher([recorded(fromChrome, 'js')]);
+    const device = request('/app.js', { headers: [['Host', 'api.test'], ['X-Api-Version', '2']] });
+    expect(bodyOf(matcher.match(device))).toBe('js');
+    expect(matcher.keyOf(fromChrome).headers).toBe('x-api-version: 2');
+  });
+
   it('is exact on method, scheme, host, path, query and body', () => {
     const base = request('/p?q=1', { method: 'POST', body: Buffer.from('{"a":1}') });
     const matcher = new RequestMatcher([recorded(base, 'hit')]);
