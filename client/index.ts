@@ -7,3 +7,4 @@ export type { RunTestArgs } from '../lib/job.js';
 export * from '../lib/errors.js';
 export { RecallContext, withRecall, RECALL_CA_PATH, type RecallContextOptions } from './recall-context.js';
 export { RecallContextError } from './recall-context-error.js';
+export * from './browser/index.js';

@@ -1,0 +1,2 @@
+#!/usr/bin/env node
+import '../dist/server/cli/session-replay.js';
