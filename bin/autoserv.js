@@ -1,2 +1,5 @@
 #!/usr/bin/env node
-import '../dist/server/cli/autoserv.js';
+import { answerVersion } from './answer-version.js';
+
+answerVersion('autoserv');
+await import('../dist/server/cli/autoserv.js');

@@ -1,2 +1,5 @@
 #!/usr/bin/env node
-import '../dist/server/cli/lab.js';
+import { answerVersion } from './answer-version.js';
+
+answerVersion('lab');
+await import('../dist/server/cli/lab.js');

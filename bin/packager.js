@@ -1,2 +1,5 @@
 #!/usr/bin/env node
-import '../dist/server/cli/packager.js';
+import { answerVersion } from './answer-version.js';
+
+answerVersion('packager');
+await import('../dist/server/cli/packager.js');

@@ -1,2 +1,5 @@
 #!/usr/bin/env node
-import '../dist/server/cli/recall.js';
+import { answerVersion } from './answer-version.js';
+
+answerVersion('recall');
+await import('../dist/server/cli/recall.js');

@@ -1,2 +1,5 @@
 #!/usr/bin/env node
-import '../dist/server/cli/run-remote.js';
+import { answerVersion } from './answer-version.js';
+
+answerVersion('run-remote');
+await import('../dist/server/cli/run-remote.js');

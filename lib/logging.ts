@@ -1,10 +1,12 @@
 /**
  * Structured logging with pino. A job writes one file per level under `debug/`, with autotest's names
- * (`autoserv.DEBUG`, `autoserv.INFO`, `autoserv.WARNING`, `autoserv.ERROR`), each holding its level and above.
+ * (`autoserv.DEBUG`, `autoserv.INFO`, `autoserv.WARNING`, `autoserv.ERROR`), each holding its level and above,
+ * as pino JSON, and beside each a plain-text twin for people (`autoserv.DEBUG.txt`: time, level, message).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger, type DestinationStream, type StreamEntry } from 'pino';
+import { plainLogLine } from './plain-log-line.js';
 
 export type { Logger } from 'pino';
 
@@ -37,21 +39,37 @@ export interface LevelFiles {
   close(): void;
 }
 
-/** Opens `<dir>/<name>.DEBUG` … `<name>.ERROR` for appending. Writes are synchronous so a crash loses nothing. */
+/**
+ * Opens `<dir>/<name>.DEBUG` … `<name>.ERROR` (and their `.txt` twins) for appending. Writes are synchronous so a
+ * crash loses nothing.
+ */
 export function openLevelFiles(dir: string, name: string): LevelFiles {
   mkdirSync(dir, { recursive: true });
   let closed = false;
   const files = LEVEL_FILES.map(([suffix, level]) => ({
     level,
     file: pino.destination({ dest: join(dir, `${name}.${suffix}`), sync: true, mkdir: true, append: true }),
+    text: pino.destination({ dest: join(dir, `${name}.${suffix}.txt`), sync: true, mkdir: true, append: true }),
   }));
   return {
     // Loggers outlive the job now and then (a host connection that closes a moment later logs it):
     // what they write after close() is dropped instead of throwing at a destroyed file.
-    streams: files.map(({ level, file }) => ({ level, stream: { write: (line: string) => (closed ? undefined : file.write(line)) } })),
+    streams: files.map(({ level, file, text }) => ({
+      level,
+      stream: {
+        write(line: string) {
+          if (closed) return;
+          file.write(line);
+          text.write(plainLogLine(line));
+        },
+      },
+    })),
     close() {
       closed = true;
-      for (const { file } of files) file.end();
+      for (const { file, text } of files) {
+        file.end();
+        text.end();
+      }
     },
   };
 }

@@ -2,10 +2,24 @@
  * Writes status.log as a job runs, keeping the nesting: START opens a level, `END …` closes it. Each line
  * goes to `<dir>/status.log` and, when it names a subdir, to `<dir>/<subdir>/status.log` too (as autotest).
  * Writes are synchronous appends so the file is valid at any moment, even after a crash.
+ *
+ * status.log keeps autotest's whole seconds; the millisecond time of each START and END line, read from the
+ * job's clock as it is written, goes to `<dir>/debug/status-times.jsonl` for results.json and junit.xml.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderStatusLine, type StatusLogEntry, type StatusWord } from './status-log.js';
+
+/** One line of `debug/status-times.jsonl`. */
+export interface StatusTime {
+  status: 'START' | 'END';
+  subdir?: string | undefined;
+  operation?: string | undefined;
+  /** Milliseconds since the epoch. */
+  ms: number;
+}
+
+export const STATUS_TIMES_FILE = join('debug', 'status-times.jsonl');
 
 export type StatusListener = (entry: StatusLogEntry, indent: number) => void;
 
@@ -48,6 +62,11 @@ export class StatusLogWriter {
       const subdir = join(this.dir, entry.subdir);
       mkdirSync(subdir, { recursive: true });
       appendFileSync(join(subdir, this.fileName), line);
+    }
+    if (isEnd || entry.status === 'START') {
+      const time: StatusTime = { status: isEnd ? 'END' : 'START', subdir: entry.subdir, operation: entry.operation, ms: Date.now() };
+      mkdirSync(join(this.dir, 'debug'), { recursive: true });
+      appendFileSync(join(this.dir, STATUS_TIMES_FILE), JSON.stringify(time) + '\n');
     }
     for (const listener of this.#listeners) listener(entry, this.#indent);
     if (entry.status === 'START') {

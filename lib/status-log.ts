@@ -57,10 +57,11 @@ export function renderStatusLine(entry: StatusLogEntry, indent: number): string 
   const fields: string[] = [`timestamp=${entry.timestamp}`, `localtime=${formatLocaltime(entry.timestamp)}`];
   for (const [key, value] of Object.entries(entry.fields ?? {})) {
     if (key === 'timestamp' || key === 'localtime') continue;
-    fields.push(`${checkField('field name', key)}=${checkField(`field ${key}`, value)}`);
+    if (!/^\w+$/.test(key)) throw new TypeError(`status.log field names are word characters only (TKO reads no other), got ${JSON.stringify(key)}`);
+    fields.push(`${key}=${checkField(`field ${key}`, value)}`);
   }
   const [first = '', ...rest] = entry.message.split(/\r?\n/);
-  const message = first.replace(/\t/g, ' '.repeat(8)).replace(/[\r\v\f]/g, ' ');
+  const message = escapeMessage(first.replace(/\t/g, ' '.repeat(8)).replace(/[\r\v\f]/g, ' '));
   const columns = [
     entry.status,
     checkField('subdir', entry.subdir ?? NONE),
@@ -72,22 +73,31 @@ export function renderStatusLine(entry: StatusLogEntry, indent: number): string 
   return `${'\t'.repeat(indent)}${columns.join('\t')}\n${extra}`;
 }
 
+/** A column TKO's version_1 parser reads as an optional field (`key=value`, key of word characters). */
+const FIELD = /^(\w+)=(.*)$/s;
+
+/** autotest's `is_status_line`: three TAB-terminated columns, the first starting with a non-space. */
+const STATUS_LINE = /^\t*(\S[^\t]*\t){3}/;
+
 /**
- * Parses one status line. Returns undefined for a line that is not a status line (continuation lines,
- * blank lines, anything with fewer than four columns or an unknown status word).
+ * Parses one status line as autotest's version_1 parser does: the columns after OPERATION are fields while
+ * they look like `key=value`; the first one that does not starts the message, which runs to the end of the
+ * line (so a line without a message column has an empty message). Returns undefined for anything that is
+ * not a status line (continuation lines, blank lines, fewer than three columns, an unknown status word).
  */
 export function parseStatusLine(line: string): ParsedStatusLine | undefined {
-  if (line.startsWith('  ') || line.trim() === '') return undefined;
-  const indent = /^\t*/.exec(line)![0].length;
-  const columns = line.slice(indent).replace(/\r?\n$/, '').split('\t');
-  if (columns.length < 4) return undefined;
+  const text = line.replace(/\r?\n$/, '');
+  if (!STATUS_LINE.test(text)) return undefined;
+  const indent = /^\t*/.exec(text)![0].length;
+  const columns = text.slice(indent).split('\t');
   const [status, subdir, operation] = columns as [string, string, string];
   if (!isStatusWord(status)) return undefined;
-  const message = columns[columns.length - 1]!;
   const fields: Record<string, string> = {};
-  for (const column of columns.slice(3, -1)) {
-    const eq = column.indexOf('=');
-    if (eq > 0) fields[column.slice(0, eq)] = column.slice(eq + 1);
+  let index = 3;
+  for (; index < columns.length; index++) {
+    const field = FIELD.exec(columns[index]!);
+    if (!field) break;
+    fields[field[1]!] = field[2]!;
   }
   const timestamp = Number(fields.timestamp ?? NaN);
   delete fields.timestamp;
@@ -98,10 +108,22 @@ export function parseStatusLine(line: string): ParsedStatusLine | undefined {
     operation: operation === NONE ? undefined : operation,
     fields,
     timestamp: Number.isFinite(timestamp) ? timestamp : 0,
-    message,
+    message: unescapeMessage(columns.slice(index).join('\t')),
     indent,
     extra: [],
   };
+}
+
+/**
+ * TKO reads any column shaped `key=value` as a field, so a message such as `rc=1` would be lost as a field:
+ * we write it after one space (`\x20rc=1`), which TKO keeps as the reason and our parser removes again.
+ */
+function escapeMessage(message: string): string {
+  return /^ *\w+=/.test(message) ? ` ${message}` : message;
+}
+
+function unescapeMessage(message: string): string {
+  return /^ +\w+=/.test(message) ? message.slice(1) : message;
 }
 
 /** Parses a whole status.log, attaching continuation lines to the line before them. */

@@ -2,7 +2,7 @@
  * Status words of autotest's status.log, in severity order: when rolling up a group, the status that comes
  * first in this list wins (autotest's `job_statuses`).
  */
-export const TEST_STATUSES = ['TEST_NA', 'ABORT', 'ERROR', 'FAIL', 'WARN', 'GOOD', 'ALERT', 'RUNNING', 'NOSTATUS'] as const;
+export const TEST_STATUSES = ['TEST_NA', 'ABORT', 'ERROR', 'FAIL', 'WARN', 'GOOD', 'BUG', 'ALERT', 'RUNNING', 'NOSTATUS'] as const;
 
 export type TestStatus = (typeof TEST_STATUSES)[number];
 
@@ -11,7 +11,8 @@ export function isTestStatus(word: string): word is TestStatus {
 }
 
 /** Severity of a status for roll-ups, where a lower number is worse (TEST_NA aside, see `worstStatus`). */
-const ROLLUP_ORDER: readonly TestStatus[] = ['ABORT', 'ERROR', 'FAIL', 'WARN', 'TEST_NA', 'GOOD', 'ALERT', 'RUNNING', 'NOSTATUS'];
+// BUG (upstream autotest, 2017) sits between GOOD and ALERT, as in autotest's list.
+const ROLLUP_ORDER: readonly TestStatus[] = ['ABORT', 'ERROR', 'FAIL', 'WARN', 'TEST_NA', 'GOOD', 'BUG', 'ALERT', 'RUNNING', 'NOSTATUS'];
 
 /**
  * The worse of two statuses. autotest's list puts TEST_NA first, but a test that was NA and then failed is a

@@ -13,11 +13,14 @@ import { AutotestError, JobError, isAutotestError, reasonOf } from '../lib/error
 import { writeKeyval } from '../lib/keyval.js';
 import { createLogger, openLevelFiles, type Logger } from '../lib/logging.js';
 import { builtInTestsDir } from '../lib/package-root.js';
+import { writeJobReport } from '../lib/results/report/write-job-report.js';
 import { writeJobResults, type JobSummary } from '../lib/results/write-job-results.js';
+import { isPassing } from '../lib/status.js';
 import type { StatusLogEntry } from '../lib/status-log.js';
 import type { ServerControlContext } from './control.js';
 import { createHost } from './hosts/index.js';
 import { runClientControlOnMachines } from './client-wrapper.js';
+import { finishPidfile, startPidfile } from './autoserv-pidfile.js';
 import { ServerJob } from './server-job.js';
 
 /** autoserv's exit codes. */
@@ -39,6 +42,8 @@ export interface AutoservOptions {
   onStatus?: (entry: StatusLogEntry, indent: number, machine?: string) => void;
   /** Another log destination besides the debug/ files (the console). */
   logStream?: NodeJS.WritableStream;
+  /** How the job was started, shown in the report. @default `autoserv` with these options */
+  commandLine?: readonly string[];
 }
 
 export interface AutoservResult {
@@ -81,9 +86,11 @@ export async function autoserv(options: AutoservOptions): Promise<AutoservResult
   const machines = options.machines ?? [];
   const resultsDir = resolve(options.resultsDir ?? join('results', jobId(options.control)));
   await prepareResultsDir(resultsDir);
+  await startPidfile(resultsDir);
   const files = openLevelFiles(join(resultsDir, 'debug'), 'autoserv');
   const logger: Logger = createLogger(files.streams, { component: 'autoserv' }, options.logStream);
-  const started = Math.floor(Date.now() / 1000);
+  const startedMs = Date.now();
+  const started = Math.floor(startedMs / 1000);
   const job = new ServerJob({
     resultsDir,
     machines,
@@ -144,7 +151,8 @@ export async function autoserv(options: AutoservOptions): Promise<AutoservResult
     });
     logger.error({ err: error }, `job ${interrupted ? 'interrupted' : 'aborted'}: ${reason}`);
   }
-  const finished = Math.floor(Date.now() / 1000);
+  const finishedMs = Date.now();
+  const finished = Math.floor(finishedMs / 1000);
   await writeKeyval(join(resultsDir, 'keyval'), { job_finished: finished });
   const summary = await writeJobResults(
     resultsDir,
@@ -152,8 +160,12 @@ export async function autoserv(options: AutoservOptions): Promise<AutoservResult
       name,
       started,
       finished,
+      startedMs,
+      finishedMs,
       machines: [...machines],
       interrupted,
+      commandLine: [...(options.commandLine ?? defaultCommandLine(options))],
+      control: resolve(options.control),
       ...(error !== undefined ? { error: reasonOf(error) } : {}),
     },
     (passed) =>
@@ -165,6 +177,19 @@ export async function autoserv(options: AutoservOptions): Promise<AutoservResult
             ? EXIT.passed
             : EXIT.testFailed,
   );
+  const signal = interrupted ? /\b(SIG[A-Z]+)\b/.exec(reasonOf(job.signal.reason))?.[1] : undefined;
+  await finishPidfile(resultsDir, {
+    exitCode: summary.job.exitCode,
+    signal: signal as NodeJS.Signals | undefined,
+    testsFailed: summary.tests.filter((t) => !isPassing(t.status)).length,
+  });
+  await writeJobReport(summary).catch((reportError: unknown) => logger.error({ err: reportError }, `cannot write the report: ${reasonOf(reportError)}`));
   files.close();
   return { exitCode: summary.job.exitCode, resultsDir, summary };
+}
+
+function defaultCommandLine(options: AutoservOptions): string[] {
+  const machines = options.machines?.length ? ['-m', options.machines.join(',')] : [];
+  const args = typeof options.args === 'string' ? options.args : (options.args ?? []).join(' ');
+  return ['autoserv', ...machines, ...(args ? ['-a', args] : []), options.control];
 }

@@ -1,8 +1,9 @@
 /**
  * JUnit XML from the same results as results.json, so CI systems show what status.log says. FAIL becomes
- * <failure>, ERROR and ABORT become <error>, TEST_NA becomes <skipped>; WARN passes with a note.
+ * <failure>, ERROR and ABORT become <error>, TEST_NA becomes <skipped>; WARN passes with a note. Times are
+ * seconds with milliseconds, from the job's clock.
  */
-import type { TestResult } from './test-results.js';
+import type { JobSummary, JobTestResult } from './write-job-results.js';
 
 // XML 1.0 cannot carry most control characters, even escaped.
 // eslint-disable-next-line no-control-regex
@@ -20,12 +21,14 @@ export function escapeXml(text: string): string {
 export interface JUnitSuite {
   /** The machine, or the job's name for a job without machines. */
   name: string;
-  tests: TestResult[];
+  tests: JobTestResult[];
 }
 
-function testCase(suite: string, test: TestResult): string {
-  const seconds = Math.max(0, test.finished - test.started);
-  const open = `    <testcase classname="${escapeXml(suite)}" name="${escapeXml(test.name)}" time="${seconds}"`;
+/** Seconds with millisecond precision, as JUnit's `time` attributes are read. */
+const seconds = (ms: number) => (Math.max(0, ms) / 1000).toFixed(3);
+
+function testCase(suite: string, test: Pick<JobTestResult, 'name' | 'status' | 'reason' | 'durationMs'>): string {
+  const open = `    <testcase classname="${escapeXml(suite)}" name="${escapeXml(test.name)}" time="${seconds(test.durationMs)}"`;
   const reason = escapeXml(test.reason);
   switch (test.status) {
     case 'GOOD':
@@ -41,15 +44,30 @@ function testCase(suite: string, test: TestResult): string {
   }
 }
 
-export function renderJUnit(jobName: string, suites: JUnitSuite[]): string {
-  const count = (tests: TestResult[], pick: (t: TestResult) => boolean) => tests.filter(pick).length;
-  const isError = (t: TestResult) => !['GOOD', 'WARN', 'TEST_NA', 'FAIL'].includes(t.status);
-  const all = suites.flatMap((s) => s.tests);
-  const seconds = (tests: TestResult[]) => tests.reduce((sum, t) => sum + Math.max(0, t.finished - t.started), 0);
+type Case = Pick<JobTestResult, 'name' | 'status' | 'reason' | 'durationMs' | 'parent'>;
+
+function suiteAttributes(name: string, cases: readonly Case[], ms: number): string {
+  const count = (pick: (t: Case) => boolean) => cases.filter(pick).length;
+  const isError = (t: Case) => !['GOOD', 'WARN', 'TEST_NA', 'FAIL'].includes(t.status);
+  return `name="${escapeXml(name)}" tests="${cases.length}" failures="${count((t) => t.status === 'FAIL')}" errors="${count(isError)}" skipped="${count((t) => t.status === 'TEST_NA')}" time="${seconds(ms)}"`;
+}
+
+/**
+ * One <testsuite> per machine. A suite's time is what its top-level tests took (a parent's time already holds
+ * its iterations'); the whole file's time is the job's. A job that broke gets an error test case `job`
+ * naming why, so CI never reads it as green.
+ */
+export function renderJUnit(summary: JobSummary, suites: JUnitSuite[]): string {
+  const jobName = summary.job.name;
+  const breakage: Case | undefined =
+    summary.job.interrupted || summary.job.error !== undefined
+      ? { name: 'job', status: summary.job.interrupted ? 'ABORT' : 'ERROR', reason: summary.job.error ?? 'the job was interrupted', durationMs: summary.job.durationMs }
+      : undefined;
   const body = suites.map((suite) => {
-    const attrs = `name="${escapeXml(suite.name)}" tests="${suite.tests.length}" failures="${count(suite.tests, (t) => t.status === 'FAIL')}" errors="${count(suite.tests, isError)}" skipped="${count(suite.tests, (t) => t.status === 'TEST_NA')}" time="${seconds(suite.tests)}"`;
-    return `  <testsuite ${attrs}>\n${suite.tests.map((t) => testCase(suite.name, t)).join('\n')}\n  </testsuite>`;
+    const ms = suite.tests.filter((t) => t.parent === undefined).reduce((sum, t) => sum + t.durationMs, 0);
+    return `  <testsuite ${suiteAttributes(suite.name, suite.tests, ms)}>\n${suite.tests.map((t) => testCase(suite.name, t)).join('\n')}\n  </testsuite>`;
   });
-  const attrs = `name="${escapeXml(jobName)}" tests="${all.length}" failures="${count(all, (t) => t.status === 'FAIL')}" errors="${count(all, isError)}" skipped="${count(all, (t) => t.status === 'TEST_NA')}" time="${seconds(all)}"`;
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites ${attrs}>\n${body.join('\n')}\n</testsuites>\n`;
+  if (breakage) body.push(`  <testsuite ${suiteAttributes(jobName, [breakage], breakage.durationMs)}>\n${testCase(jobName, breakage)}\n  </testsuite>`);
+  const all: Case[] = [...suites.flatMap((s) => s.tests), ...(breakage ? [breakage] : [])];
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites ${suiteAttributes(jobName, all, summary.job.durationMs)}>\n${body.join('\n')}\n</testsuites>\n`;
 }

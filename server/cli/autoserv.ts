@@ -2,14 +2,16 @@
  * autoserv [-m host1,host2] [-r DIR] [-a ARGS] [--tests-dir DIR] CONTROL
  *
  * Exit codes: 0 every test passed; 1 a test did not pass; 2 the job itself broke (control file, hosts,
- * infrastructure, bad arguments); 130 interrupted (SIGINT or SIGTERM).
+ * infrastructure, bad arguments); 130 interrupted (SIGINT or SIGTERM). Ends with run-remote's summary table.
  */
 import { Command } from 'commander';
 import { reasonOf } from '../../lib/errors.js';
 import { autoserv, EXIT } from '../autoserv.js';
 import { abortOnSignals } from './interrupt.js';
 import { addSshOptions, applySshOptions, collect, type SshFlags } from './ssh-options.js';
+import { renderSummary, summaryRows } from '../summary-table.js';
 import { statusPrinter } from './status-printer.js';
+import { exitTwoOnUsageErrors } from './usage-errors.js';
 
 const program = new Command('autoserv')
   .description('Run a server control file against machines and write autotest-format results.')
@@ -22,6 +24,7 @@ const program = new Command('autoserv')
   .option('-q, --quiet', 'do not print status lines')
   .showHelpAfterError();
 addSshOptions(program);
+exitTwoOnUsageErrors(program);
 
 program.parse();
 const opts = program.opts<{
@@ -49,9 +52,12 @@ try {
     label: opts.label,
     signal: controller.signal,
     onStatus: opts.quiet ? undefined : statusPrinter(process.stdout),
+    commandLine: ['autoserv', ...process.argv.slice(2)],
   });
   const { summary } = result;
   if (summary.job.error) process.stderr.write(`autoserv: ${summary.job.error}\n`);
+  const machines = summary.job.machines;
+  process.stdout.write(renderSummary(summaryRows(summary.job.name, summary, machines), result.resultsDir, { color: process.stdout.isTTY === true, width: process.stdout.columns ?? 120 }));
   process.stdout.write(`results: ${result.resultsDir}\n`);
   process.exitCode = result.exitCode;
 } catch (error) {

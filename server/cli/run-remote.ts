@@ -2,7 +2,8 @@
  * run-remote --remote HOST [--remote HOST2 ...] [-a ARGS] [--results-dir DIR] [--ssh-key K] TEST_OR_CONTROL ...
  *
  * Runs tests (names, control files or `suite:NAME`) on devices through autoserv, one job per test with all
- * the hosts at once, shows progress, and ends with a summary table. Exits 0 only when every test passed.
+ * the hosts at once, shows progress, and ends with a summary table. Exits 0 only when every test passed,
+ * 1 when a test did not, 2 when a job broke or the command line is wrong, 130 when interrupted.
  */
 import { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { resolveTests } from '../test-resolver.js';
 import { abortOnSignals } from './interrupt.js';
 import { progressPrinter } from './progress-printer.js';
 import { addSshOptions, applySshOptions, collect, type SshFlags } from './ssh-options.js';
+import { exitTwoOnUsageErrors, USAGE_EXIT_CODE } from './usage-errors.js';
 
 const program = new Command('run-remote')
   .description('Run tests on devices and print a summary.')
@@ -27,6 +29,7 @@ const program = new Command('run-remote')
   .option('-v, --verbose', 'print every status line')
   .showHelpAfterError();
 addSshOptions(program);
+exitTwoOnUsageErrors(program);
 
 program.parse();
 const opts = program.opts<{
@@ -38,7 +41,9 @@ const opts = program.opts<{
   verbose?: boolean;
 } & SshFlags>();
 
-if (opts.remote.length === 0) program.error("error: required option '--remote <host>' not specified: name the device(s) to run on");
+if (opts.remote.length === 0) {
+  program.error("error: required option '--remote <host>' not specified: name the device(s) to run on", { exitCode: USAGE_EXIT_CODE });
+}
 
 applySshOptions(opts);
 if (opts.sshOptions) process.stderr.write(`run-remote: --ssh-options is ignored (${opts.sshOptions}): use --ssh-key, --ssh-user, --known-hosts\n`);
@@ -50,13 +55,20 @@ const controller = abortOnSignals();
 const keepAlive = setInterval(() => {}, 1 << 30);
 let exitCode: number = EXIT.passed;
 const rows: SummaryRow[] = [];
+const commandLine = ['run-remote', ...process.argv.slice(2)];
 try {
   const tests = await resolveTests(program.args, testsDirs);
   mkdirSync(root, { recursive: true });
+  const progress = progressPrinter(process.stderr, {
+    total: tests.length * opts.remote.length,
+    tty: process.stderr.isTTY === true && !opts.verbose,
+    verbose: Boolean(opts.verbose),
+    columns: process.stderr.columns,
+  });
   for (const [index, test] of tests.entries()) {
     if (controller.signal.aborted) break;
     const resultsDir = join(root, tests.filter((t) => t.name === test.name).length > 1 ? `${test.name}.${index}` : test.name);
-    const progress = progressPrinter(process.stderr, test.name, opts.remote, Boolean(opts.verbose));
+    progress.startTest(test.name, opts.remote);
     const result = await autoserv({
       control: test.control,
       machines: opts.remote,
@@ -64,13 +76,15 @@ try {
       args: opts.args,
       testsDirs: opts.testsDir,
       signal: controller.signal,
-      onStatus: progress.onStatus,
+      onStatus: (entry, indent, machine) => progress.onStatus(entry, indent, machine),
+      commandLine,
     });
-    progress.done(result.exitCode);
+    progress.endTest(result.exitCode);
     rows.push(...summaryRows(test.name, result.summary, opts.remote));
     exitCode = Math.max(exitCode, result.exitCode === EXIT.interrupted ? EXIT.interrupted : result.exitCode);
   }
-  process.stdout.write(renderSummary(rows, root, process.stdout.isTTY === true));
+  progress.stop();
+  process.stdout.write(renderSummary(rows, root, { color: process.stdout.isTTY === true, width: process.stdout.columns ?? 120 }));
 } catch (error) {
   process.stderr.write(`run-remote: ${reasonOf(error)}\n`);
   exitCode = EXIT.jobError;

@@ -22,12 +22,18 @@ export function addSshOptions(command: Command): Command {
     .option('--accept-new-host-keys', 'trust and remember the key of a host seen for the first time (changed keys are always refused)');
 }
 
-export function applySshOptions(flags: SshFlags): void {
+/**
+ * Makes the flags the hosts' defaults. Inside `lab run`, LAB_SSH_KEY and LAB_KNOWN_HOSTS (set by the lab)
+ * stand in for --ssh-key and --known-hosts when those are not given.
+ */
+export function applySshOptions(flags: SshFlags, env: NodeJS.ProcessEnv = process.env): void {
+  const sshKey = flags.sshKey.length ? flags.sshKey : env.LAB_SSH_KEY ? [env.LAB_SSH_KEY] : [];
+  const knownHosts = flags.knownHosts ?? (env.LAB_KNOWN_HOSTS || undefined);
   setDefaultHostOptions({
-    ...(flags.sshKey.length ? { sshKey: flags.sshKey } : {}),
+    ...(sshKey.length ? { sshKey } : {}),
     user: flags.sshUser,
     port: flags.sshPort,
-    ...(flags.knownHosts ? { knownHostsFile: flags.knownHosts } : {}),
+    ...(knownHosts ? { knownHostsFile: knownHosts } : {}),
     acceptNewHostKeys: Boolean(flags.acceptNewHostKeys),
   });
 }
