@@ -3,8 +3,10 @@
  * filters on method, host, path and status, a one-line listing, and counts.
  */
 import type { RecordedExchange } from './archive-types.js';
+import type { RecordedDnsAnswer } from './dns-types.js';
 import { urlOf } from './archive-codec.js';
 import { headerValue } from './http-headers.js';
+import { printable } from './printable.js';
 
 export interface ExchangeFilter {
   /** Method, case-insensitive (`get`). */
@@ -34,10 +36,18 @@ export function exchangeFilter(filter: ExchangeFilter): (exchange: RecordedExcha
   };
 }
 
-/** `200 GET https://host/path 1234 text/html` */
+/** `200 GET https://host/path 1234 text/html`, control characters escaped. */
 export function exchangeLine(exchange: RecordedExchange): string {
   const type = headerValue(exchange.response.headers, 'content-type') ?? '-';
-  return `${exchange.response.status} ${exchange.request.method} ${urlOf(exchange.request)} ${exchange.response.body.length} ${type}`;
+  return printable(
+    `${exchange.response.status} ${exchange.request.method} ${urlOf(exchange.request)} ${exchange.response.body.length} ${type}`,
+  );
+}
+
+/** `A www.example.test 300 192.0.2.1,192.0.2.2` (`NXDOMAIN`, `NODATA` when there is no data), escaped. */
+export function dnsAnswerLine(answer: RecordedDnsAnswer): string {
+  const data = answer.data.length > 0 ? answer.data.join(',') : (answer.rcode ?? 'NODATA');
+  return printable(`${answer.type} ${answer.name} ${answer.ttl} ${data}`);
 }
 
 export interface ArchiveStats {
@@ -47,19 +57,25 @@ export interface ArchiveStats {
   byHost: Record<string, number>;
   byMethod: Record<string, number>;
   byStatus: Record<string, number>;
+  /** Entries the load skipped (they cannot be played back), by kind (see SKIP_REASONS). */
+  skipped: Record<string, number>;
 }
 
 function count(into: Record<string, number>, key: string): void {
   into[key] = (into[key] ?? 0) + 1;
 }
 
-export function archiveStats(exchanges: readonly RecordedExchange[]): ArchiveStats {
+export function archiveStats(
+  exchanges: readonly RecordedExchange[],
+  skipped: Partial<Record<string, number>> = {},
+): ArchiveStats {
   const stats: ArchiveStats = {
     entries: exchanges.length,
     responseBytes: 0,
     byHost: {},
     byMethod: {},
     byStatus: {},
+    skipped: Object.fromEntries(Object.entries(skipped).filter((e): e is [string, number] => e[1] !== undefined)),
   };
   for (const { request, response } of exchanges) {
     stats.responseBytes += response.body.length;

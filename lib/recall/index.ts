@@ -13,6 +13,11 @@ export * from './archive.js';
 export * from './archive-types.js';
 export { urlOf, splitUrl } from './archive-codec.js';
 export * from './archive-query.js';
+export * from './archive-limits.js';
+export { ArchiveJournal, journalPath } from './archive-journal.js';
+export { ARCHIVE_FILE_MODE } from './archive-writer.js';
+export { SKIP_REASONS, type SkipKind } from './entry-skips.js';
+export * from './printable.js';
 
 export * from './http-exchanger.js';
 export * from './http-client.js';

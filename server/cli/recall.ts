@@ -1,8 +1,9 @@
 /**
  * recall serve --mode record|replay|proxy [--archive FILE] [--listen ADDR] [--dns-port N] [--http-port N]
- *              [--https-port N] [--ca-dir DIR] [--extra-ca PEM]… [--scrub-secrets] [--allow-local-upstreams]
- * recall ls|show|stats ARCHIVE [--method M] [--host H] [--path PREFIX] [--status CODE|Nxx]
- * recall export ARCHIVE OUTPUT [filters]      recall merge OUTPUT INPUT…
+ *              [--https-port N] [--ca-dir DIR] [--extra-ca PEM]… [--scrub credentials|all|none]
+ *              [--allow-local-upstreams]
+ * recall ls|show|stats ARCHIVE [--method M] [--host H] [--path PREFIX] [--status CODE|Nxx]   (ls --dns)
+ * recall export ARCHIVE OUTPUT [filters]      recall merge OUTPUT INPUT…      recall recover ARCHIVE
  *
  * Runs Recall's DNS, HTTP and HTTPS servers standalone ("static server, custom client"), and inspects archives.
  * Errors print one line on stderr and exit 1. `serve` saves the archive (record mode) on SIGINT or SIGTERM.
@@ -10,6 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { silentLogger } from '../../lib/logging.js';
+import { raiseDescriptorLimit } from '../../lib/recall/descriptor-limit.js';
 import { Command, Option } from 'commander';
 import { reasonOf, isAutotestError } from '../../lib/errors.js';
 import {
@@ -28,6 +30,11 @@ import {
   archiveStats,
   exchangeFilter,
   exchangeLine,
+  dnsAnswerLine,
+  parseScrubMode,
+  printable,
+  printableBlock,
+  SCRUB_MODES,
   urlOf,
   type DnsResolver,
   type ExchangeFilter,
@@ -45,6 +52,7 @@ interface ServeOptions {
   httpsPort: number;
   caDir?: string;
   extraCa: string[];
+  scrub: string;
   scrubSecrets?: boolean;
   allowLocalUpstreams?: boolean;
 }
@@ -67,8 +75,11 @@ function withFilters(command: Command): Command {
     .option('--status <code>', 'only this status (404) or class (4xx)');
 }
 
+/** Prints a load warning (entries skipped, a journal found) on stderr. */
+const warn = (message: string): boolean => process.stderr.write(`recall: warning: ${printable(message)}\n`);
+
 async function selected(file: string, filter: ExchangeFilter): Promise<Archive> {
-  return (await Archive.load(file)).filter(exchangeFilter(filter));
+  return (await Archive.load(file, { onWarning: warn })).filter(exchangeFilter(filter));
 }
 
 function bodyText(exchange: RecordedExchange, which: 'request' | 'response'): string {
@@ -80,17 +91,18 @@ function bodyText(exchange: RecordedExchange, which: 'request' | 'response'): st
   const text = part.body.toString('utf8');
   if (encoded || !Buffer.from(text, 'utf8').equals(part.body))
     return `[${part.body.length} bytes, not text: stored as base64]`;
-  return text.length > 4096 ? `${text.slice(0, 4096)}\n[… ${text.length - 4096} more characters]` : text;
+  const shown = printableBlock(text.slice(0, 4096));
+  return text.length > 4096 ? `${shown}\n[… ${text.length - 4096} more characters]` : shown;
 }
 
 function show(exchange: RecordedExchange): void {
   const { request, response } = exchange;
-  out(`${request.method} ${urlOf(request)} HTTP/${request.httpVersion}`);
-  for (const [n, v] of request.headers) out(`${n}: ${v}`);
+  out(printable(`${request.method} ${urlOf(request)} HTTP/${request.httpVersion}`));
+  for (const [n, v] of request.headers) out(printable(`${n}: ${v}`));
   const requestBody = bodyText(exchange, 'request');
   if (requestBody) out(`\n${requestBody}`);
-  out(`\nHTTP/${response.httpVersion} ${response.status} ${response.statusText}`);
-  for (const [n, v] of response.headers) out(`${n}: ${v}`);
+  out(`\n${printable(`HTTP/${response.httpVersion} ${response.status} ${response.statusText}`)}`);
+  for (const [n, v] of response.headers) out(printable(`${n}: ${v}`));
   out(`\n${bodyText(exchange, 'response')}\n${'-'.repeat(72)}`);
 }
 
@@ -102,7 +114,11 @@ async function serve(options: ServeOptions): Promise<void> {
     );
   }
   const archiveFile = options.archive ? resolve(options.archive) : undefined;
-  const archive = options.mode === 'replay' ? await Archive.load(archiveFile!) : Archive.create();
+  const archive = options.mode === 'replay' ? await Archive.load(archiveFile!, { onWarning: warn }) : Archive.create();
+  // Credentials are scrubbed unless asked otherwise; --scrub-secrets is the older spelling of --scrub all.
+  const scrub = options.scrubSecrets ? 'all' : parseScrubMode(options.scrub);
+  // Every completed exchange goes to ARCHIVE.journal at once, so a killed recording can be recovered.
+  if (options.mode === 'record') await archive.journalTo(archiveFile!);
   const extraCAs = await Promise.all(options.extraCa.map((f) => readFile(f, 'utf8')));
   const caDir = resolve(options.caDir ?? join(dirname(archiveFile ?? resolve('recall.har')), 'recall-ca'));
   const ca = await CertificateAuthority.open('/O=Recall/CN=Recall Test Root CA', { dir: caDir });
@@ -114,19 +130,23 @@ async function serve(options: ServeOptions): Promise<void> {
     const recording = recordingClients(
       archive,
       { dns: new DNSClient(), http: new HTTPClient({ extraCAs, allowLocalUpstreams: Boolean(options.allowLocalUpstreams) }) },
-      { scrubSecrets: Boolean(options.scrubSecrets) },
+      { scrub },
     );
     resolver = recording.dns;
     exchanger = recording.http;
   } else if (options.mode === 'replay') {
     resolver = new PlaybackDNSClient(archive.recall.dns);
-    exchanger = playback = new PlaybackHTTPClient(archive, { scrubSecrets: Boolean(options.scrubSecrets) });
+    exchanger = playback = new PlaybackHTTPClient(archive, { scrub });
   } else {
     resolver = new DNSClient();
     exchanger = new HTTPClient({ extraCAs, allowLocalUpstreams: Boolean(options.allowLocalUpstreams) });
   }
   const host = options.listen;
-  const dns = await DNSServer.start({ resolver, host, port: options.dnsPort, nameMap });
+  const descriptors = await raiseDescriptorLimit(); // every connection is a descriptor; the soft default is low
+  const dns = await DNSServer.start({ resolver, host, port: options.dnsPort, nameMap }).catch(async (error: unknown) => {
+    await archive.journal?.remove(); // nothing was recorded
+    throw error;
+  });
   const http = new HTTPServer({
     exchanger,
     host,
@@ -139,7 +159,7 @@ async function serve(options: ServeOptions): Promise<void> {
     await http.listen();
     await https.listen();
   } catch (error) {
-    await Promise.all([dns.close(), http.close(), https.close()]);
+    await Promise.all([dns.close(), http.close(), https.close(), archive.journal?.remove()]);
     throw error;
   }
   out(`mode  ${options.mode}${archiveFile ? ` (archive ${archiveFile})` : ''}`);
@@ -147,12 +167,14 @@ async function serve(options: ServeOptions): Promise<void> {
   out(`http  ${host}:${http.address().port}`);
   out(`https ${host}:${https.address().port}`);
   out(`ca    ${ca.rootCertificateFile} (also at /_recall/ca.pem and /_recall/ca.der)`);
+  if (descriptors) out(`files ${descriptors.soft} open files allowed${descriptors.raisedFrom ? ` (raised from ${descriptors.raisedFrom})` : ''}`);
   out('ready: press Ctrl-C to stop' + (options.mode === 'record' ? ' and save' : ''));
   const signal = await new Promise<NodeJS.Signals>((done) => {
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
   });
-  out(`${signal}: stopping`);
+  // Stop accepting, let requests in flight finish (each server waits up to its drainTimeoutMs), then save.
+  out(`${signal}: stopping (${http.inFlight + https.inFlight} requests in flight)`);
   await Promise.all([dns.close(), http.close(), https.close()]);
   await exchanger.close();
   await ca.close();
@@ -211,18 +233,26 @@ program
     collect,
     [],
   )
-  .option('--scrub-secrets', 'store Authorization, Cookie and Set-Cookie values as [scrubbed]')
+  .addOption(
+    new Option('--scrub <what>', 'store as [scrubbed]: credentials (Authorization, Proxy-Authorization and Cookie values), all (also Set-Cookie), or none')
+      .choices([...SCRUB_MODES])
+      .default('credentials'),
+  )
+  .option('--scrub-secrets', 'the same as --scrub all')
   .option('--allow-local-upstreams', "forward to this machine's loopback and own addresses, link-local and multicast (off: devices cannot reach this machine's services)")
   .action(run((options: ServeOptions) => serve(options)));
 
 withFilters(
   program
     .command('ls')
-    .description('list entries: status, method, URL, body bytes, content type')
-    .argument('<archive>'),
+    .description('list entries: status, method, URL, body bytes, content type (--dns: the DNS answers)')
+    .argument('<archive>')
+    .option('--dns', 'list the DNS answers instead: type, name, TTL, data (or NXDOMAIN, NODATA)'),
 ).action(
-  run(async (file: string, filter: ExchangeFilter) => {
-    for (const exchange of (await selected(file, filter)).exchanges) out(exchangeLine(exchange));
+  run(async (file: string, options: ExchangeFilter & { dns?: boolean }) => {
+    const archive = await selected(file, options);
+    if (options.dns) for (const answer of archive.recall.dns) out(dnsAnswerLine(answer));
+    else for (const exchange of archive.exchanges) out(exchangeLine(exchange));
   }),
 );
 
@@ -243,15 +273,19 @@ withFilters(
 ).action(
   run(async (file: string, options: ExchangeFilter & { json?: boolean }) => {
     const archive = await selected(file, options);
-    const stats = { ...archiveStats(archive.exchanges), dnsAnswers: archive.recall.dns.length };
+    const stats = { ...archiveStats(archive.exchanges, archive.skipped), dnsAnswers: archive.recall.dns.length };
     if (options.json) return void out(JSON.stringify(stats, null, 2));
-    out(`entries ${stats.entries}, response bytes ${stats.responseBytes}, DNS answers ${stats.dnsAnswers}`);
+    const skipped = Object.values(stats.skipped).reduce((a, b) => a + b, 0);
+    out(
+      `entries ${stats.entries}, response bytes ${stats.responseBytes}, DNS answers ${stats.dnsAnswers}, skipped entries ${skipped}`,
+    );
     for (const [title, counts] of [
       ['host', stats.byHost],
       ['method', stats.byMethod],
       ['status', stats.byStatus],
+      ['skip', stats.skipped],
     ] as const) {
-      for (const [key, n] of Object.entries(counts).sort()) out(`${title.padEnd(6)} ${key} ${n}`);
+      for (const [key, n] of Object.entries(counts).sort()) out(printable(`${title.padEnd(6)} ${key} ${n}`));
     }
   }),
 );
@@ -279,10 +313,24 @@ program
   .argument('<inputs...>')
   .action(
     run(async (output: string, inputs: string[]) => {
-      const [first, ...rest] = await Promise.all(inputs.map((f) => Archive.load(f)));
+      const [first, ...rest] = await Promise.all(inputs.map((f) => Archive.load(f, { onWarning: warn })));
       for (const other of rest) first!.merge(other);
       await first!.save(output);
       out(`wrote ${first!.size} exchanges to ${output}`);
+    }),
+  );
+
+program
+  .command('recover')
+  .description(
+    'save the journal of an interrupted recording (ARCHIVE.journal) as ARCHIVE, then delete it and the temporary files the interrupted save left',
+  )
+  .argument('<archive>', 'the archive the recording was writing (or its .journal)')
+  .action(
+    run(async (file: string) => {
+      const archive = await Archive.recover(file, { onWarning: warn });
+      const target = file.replace(/\.journal$/, '');
+      out(`recovered ${archive.size} exchanges and ${archive.recall.dns.length} DNS answers into ${target}`);
     }),
   );
 

@@ -8,6 +8,7 @@ import {
   HTTPClient,
   PlaybackDNSClient,
   PlaybackHTTPClient,
+  parseScrubMode,
   recordingClients,
   type MissMark,
 } from 'autotest/recall';
@@ -28,6 +29,8 @@ export interface RecallServerTestArgs extends RecallServerArgs {
   ca_dir?: string;
   /** 1: let the device reach this machine's loopback and own addresses, link-local and multicast (tests with local origins). */
   allow_local_upstreams?: string;
+  /** What the archive stores as [scrubbed]: credentials (default: Authorization, Cookie values), all (also Set-Cookie), none. */
+  scrub?: string;
   /** Arguments for the client test. */
   clientArgs?: Record<string, string>;
 }
@@ -62,6 +65,7 @@ export class test_RecallServer extends RecallServerTest<RecallServerTestArgs> {
     if (args.allow_local_upstreams !== undefined && !['0', '1'].includes(String(args.allow_local_upstreams))) {
       throw new TestError(`allow_local_upstreams must be 0 or 1, got ${JSON.stringify(args.allow_local_upstreams)}`);
     }
+    const scrub = parseScrubMode(args.scrub);
     this.#mode = String(args.proxy_only) === '1' ? 'proxy' : args.archive ? 'replay' : 'record';
     this.certificateAuthority = await CertificateAuthority.open('/O=Recall/CN=Recall Root CA', { dir: args.ca_dir ?? '/var/lib/autotest-recall/ca' });
     const ca = this.certificateAuthority;
@@ -79,7 +83,9 @@ export class test_RecallServer extends RecallServerTest<RecallServerTestArgs> {
       }));
     } else {
       const archive = (this.#archive = Archive.create());
-      const recording = recordingClients(archive, { dns: new DNSClient({ logger: this.logger }), http: upstream }, { logger: this.logger });
+      // Each completed exchange is journalled beside the archive: a killed job leaves archive.har.gz.journal.
+      await archive.journalTo(this.archiveFile, this.logger);
+      const recording = recordingClients(archive, { dns: new DNSClient({ logger: this.logger }), http: upstream }, { logger: this.logger, scrub });
       this.dnsClient = recording.dns;
       this.httpClient = recording.http;
       this.onCleanup('save the archive', () => this.#save());
