@@ -18,6 +18,7 @@
  * A subclass that overrides `cleanup` must call `super.cleanup()`.
  */
 import { X509Certificate } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { reasonOf, TestError, TestFail } from '../lib/errors.js';
 import type { Job } from '../lib/job.js';
 import type { CertificateAuthority, DnsResolver, HttpExchanger } from '../lib/recall/index.js';
@@ -27,6 +28,7 @@ import { Test, type TestArgs } from '../lib/test.js';
 import { runClientTest } from './client-test-runner.js';
 import type { SSHHost } from './hosts/index.js';
 import { cleanupLeftovers, DeviceInterception } from './net/device-interception.js';
+import { OriginalDestinationLookup } from './net/original-destination.js';
 import { routeTo, type RouteToHost } from './net/route-lookup.js';
 
 export interface RecallServerArgs extends TestArgs {
@@ -81,6 +83,10 @@ export abstract class RecallServerTest<A extends RecallServerArgs = RecallServer
     const resolver: DnsResolver = { resolve: (question, options) => this.#dns().resolve(question, options) };
     const exchanger: HttpExchanger = { exchange: (request, options) => this.#http().exchange(request, options), close: async () => {} };
 
+    // Under REDIRECT a socket's local address is ours: conntrack still knows where the device was going.
+    const destinations = new OriginalDestinationLookup(logger);
+    const originalDestination = async (socket: Socket) => (await destinations.lookup(socket))?.address;
+
     const ports: { dns?: number; http?: number; https?: number } = {};
     if (this.dnsClient) {
       const dns = await DNSServer.start({ resolver, host, port: 0, nameMap: this.nameMap, logger });
@@ -88,11 +94,11 @@ export abstract class RecallServerTest<A extends RecallServerArgs = RecallServer
       ports.dns = dns.port;
     }
     if (this.httpClient) {
-      const http = new HTTPServer({ exchanger, host, port: 0, nameMap: this.nameMap, caCertificatePem: this.certificateAuthority?.rootCertificatePem, logger });
+      const http = new HTTPServer({ exchanger, host, port: 0, nameMap: this.nameMap, originalDestination, caCertificatePem: this.certificateAuthority?.rootCertificatePem, logger });
       this.onCleanup('stop the HTTP server', () => http.close());
       ports.http = (await http.listen()).port;
       if (this.certificateAuthority) {
-        const https = new HTTPSServer({ exchanger, host, port: 0, nameMap: this.nameMap, certificates: this.certificateAuthority, logger });
+        const https = new HTTPSServer({ exchanger, host, port: 0, nameMap: this.nameMap, originalDestination, certificates: this.certificateAuthority, logger });
         this.onCleanup('stop the HTTPS server', () => https.close());
         ports.https = (await https.listen()).port;
       }

@@ -7,7 +7,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { silentLogger } from '../logging.js';
 import type { HttpExchanger } from './http-exchanger.js';
-import { createRequestHandler, type NameForAddress } from './request-handler.js';
+import { createRequestHandler, type NameForAddress, type OriginalDestination } from './request-handler.js';
 import { ServerLifecycle, type ListenOptions } from './server-lifecycle.js';
 
 export interface HTTPServerOptions extends ListenOptions {
@@ -16,6 +16,8 @@ export interface HTTPServerOptions extends ListenOptions {
   nameMap?: NameForAddress;
   /** Root CA certificate (PEM) served at /_recall/ca.pem and /_recall/ca.der. */
   caCertificatePem?: string;
+  /** Where a redirected connection was going, for clients without SNI or Host (iptables REDIRECT hides it). */
+  originalDestination?: OriginalDestination;
   /** Largest request body accepted, in bytes. @default 67108864 */
   maxRequestBodyBytes?: number;
   logger?: Logger;
@@ -47,6 +49,7 @@ export class HTTPServer {
         nameMap: options.nameMap,
         caCertificatePem: options.caCertificatePem,
         maxRequestBodyBytes: options.maxRequestBodyBytes,
+        originalDestination: options.originalDestination,
         logger,
       }),
     );

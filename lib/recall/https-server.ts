@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { silentLogger } from '../logging.js';
 import type { HttpExchanger } from './http-exchanger.js';
 import { answerClientError } from './http-server.js';
-import { createRequestHandler, type NameForAddress } from './request-handler.js';
+import { createRequestHandler, type NameForAddress, type OriginalDestination } from './request-handler.js';
 import { ServerLifecycle, type ListenOptions } from './server-lifecycle.js';
 
 /**
@@ -35,6 +35,8 @@ export interface HTTPSServerOptions extends ListenOptions {
   caCertificatePem?: string;
   /** Longest time a client may take to finish the TLS handshake, in ms. @default 10000 */
   handshakeTimeoutMs?: number;
+  /** Where a redirected connection was going, for clients without SNI or Host (iptables REDIRECT hides it). */
+  originalDestination?: OriginalDestination;
   /** Largest request body accepted, in bytes. @default 67108864 */
   maxRequestBodyBytes?: number;
   logger?: Logger;
@@ -63,6 +65,7 @@ export class HTTPSServer {
         nameMap: options.nameMap,
         caCertificatePem: options.caCertificatePem ?? options.certificates.rootCertificatePem,
         maxRequestBodyBytes: options.maxRequestBodyBytes,
+        originalDestination: options.originalDestination,
         logger: this.#logger,
       }),
     );
@@ -88,7 +91,8 @@ export class HTTPSServer {
       // The TLS socket wrapping it reports errors; this keeps a reset before wrapping from crashing the process.
     });
     const source = this.#options.certificates;
-    const defaultName = this.#nameFor(unmapped(socket.localAddress));
+    const destination = (await this.#options.originalDestination?.(socket)) ?? unmapped(socket.localAddress);
+    const defaultName = this.#nameFor(destination);
     // Without a certificate for the default name, only clients sending SNI can complete the handshake.
     const secureContext = await source.secureContextFor(defaultName).catch((error: unknown) => {
       this.#logger.warn(

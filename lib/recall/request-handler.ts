@@ -15,6 +15,12 @@ import type { RawHeaders, RecordedRequest } from './archive-types.js';
 import { inMemoryBytes, type HttpExchanger } from './http-exchanger.js';
 import { flatOf, headerValue, pairsOf, splitHost, withoutHopByHop } from './http-headers.js';
 
+/**
+ * Where a redirected connection was really going: under iptables REDIRECT `socket.localAddress` is Recall's own
+ * address, and only the kernel's connection tracking still knows the original (server/net/original-destination.ts).
+ */
+export type OriginalDestination = (socket: IncomingMessage['socket']) => Promise<string | undefined>;
+
 /** Maps an address the client connected to back to the name it looked up (the DNS half implements it). */
 export interface NameForAddress {
   nameForAddress(ip: string): string | undefined;
@@ -24,6 +30,8 @@ export interface RequestHandlerOptions {
   exchanger: HttpExchanger;
   scheme: 'http' | 'https';
   nameMap?: NameForAddress | undefined;
+  /** Names requests without a Host header (or SNI) by the connection's original destination. */
+  originalDestination?: OriginalDestination | undefined;
   /** Root CA certificate served at `/_recall/ca.pem` and `/_recall/ca.der`; those paths answer 404 without it. */
   caCertificatePem?: string | undefined;
   /** Largest request body accepted, in bytes; larger ones get 413. @default 67108864 (64 MiB) */
@@ -174,7 +182,11 @@ export function createRequestHandler(
     const path = target.split('?', 1)[0];
     if ((path === CA_PEM_PATH || path === CA_DER_PATH) && (req.method === 'GET' || req.method === 'HEAD'))
       return serveCa(req, res, path);
-    const host = hostOf(req, absoluteHost, nameMap);
+    let host = hostOf(req, absoluteHost, nameMap);
+    if (!host && options.originalDestination) {
+      const original = await options.originalDestination(req.socket);
+      if (original) host = nameMap?.nameForAddress(original)?.toLowerCase() ?? original;
+    }
     if (!host)
       return plain(res, 400, 'Recall: the request has no Host header and the connection gives no name');
     if (isSelf(host, scheme, req)) {
