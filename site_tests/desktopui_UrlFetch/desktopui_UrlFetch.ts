@@ -1,6 +1,4 @@
-import { existsSync } from 'node:fs';
-import { Test, TestError, TestFail } from 'autotest/client';
-import { HeadlessChromium } from './headless-chromium.js';
+import { BrowserError, BrowserSession, Test, TestError, TestFail, type Browser } from 'autotest/client';
 import { visitPage, type PageVisit } from './page-visit.js';
 
 /** The lab's pages (server/lab/internet-sites.ts) over HTTP and HTTPS, with a redirect within a site and one across sites. */
@@ -87,12 +85,7 @@ function problemWith(visit: PageVisit, expected: number): string | undefined {
  * (perf) and the SHA-256 of the page's HTML and its script-written text (attr), so two runs can be compared.
  */
 export class desktopui_UrlFetch extends Test<UrlFetchArgs> {
-  #browser: HeadlessChromium | undefined;
-
-  override initialize({ chromium }: UrlFetchArgs): void {
-    const executable = chromium ?? '/usr/bin/chromium';
-    if (!existsSync(executable)) throw new TestError(`Chromium is not installed at ${executable}: install the chromium package or pass chromium=/path/to/chromium`);
-  }
+  #browser: Browser | undefined;
 
   async runOnce(args: UrlFetchArgs): Promise<void> {
     const urls = listOf(args.urls);
@@ -107,8 +100,10 @@ export class desktopui_UrlFetch extends Test<UrlFetchArgs> {
     const timeoutMs = Number(args.load_timeout_ms ?? 30_000);
     this.logger.info({ urls }, 'starting Chromium');
     try {
-      this.#browser = await HeadlessChromium.launch(args.chromium ?? '/usr/bin/chromium');
+      // Logged to devtools.jsonl for session-replay; on a replay, answered from that log (docs/session-replay.md).
+      this.#browser = await BrowserSession.forTest(this, args).launch({ ...(args.chromium ? { executable: args.chromium } : {}) });
     } catch (error) {
+      if (error instanceof BrowserError && error.code === 'ERR_BROWSER_MISSING') throw new TestError(error.message, { cause: error });
       throw new TestError(`Chromium did not start: ${(error as Error).message}`, { cause: error });
     }
     const stopOnAbort = () => void this.#browser?.close();
@@ -119,7 +114,7 @@ export class desktopui_UrlFetch extends Test<UrlFetchArgs> {
     try {
       for (const url of urls) {
         this.logger.info({ url }, 'loading');
-        const visit = await visitPage(this.#browser.cdp, url, timeoutMs);
+        const visit = await visitPage(this.#browser, url, timeoutMs);
         const key = urlKey(url);
         const problem = problemWith(visit, expected.get(url) ?? 200);
         this.logger.info({ ...visit, problem }, problem ? `${url}: ${problem}` : `${url}: loaded`);

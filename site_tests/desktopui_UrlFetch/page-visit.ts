@@ -1,6 +1,6 @@
 /** Loads one URL in a fresh tab over the DevTools protocol and reports what a test needs to judge it. */
 import { createHash } from 'node:crypto';
-import type { CdpEvent, CdpPipe } from './cdp-pipe.js';
+import type { Browser, CdpEvent } from 'autotest/client';
 
 /** Elements the lab's pages fill from their scripts (server/lab/internet-sites.ts): their text is recorded. */
 export const MARKER_IDS = ['app', 'clock', 'random', 'final', 'site', 'title'] as const;
@@ -13,6 +13,7 @@ export interface PageVisit {
   readonly status: number | undefined;
   /** Set when the navigation failed (`net::ERR_NAME_NOT_RESOLVED`, …) or the load event never came. */
   readonly error: string | undefined;
+  /** From the main document's request to the load event, by the browser's own clock (so a replay gives the same). */
   readonly loadMs: number;
   /** Bytes received over the network (encodedDataLength of every finished request). */
   readonly bytes: number;
@@ -43,10 +44,9 @@ const PAGE_STATE = `JSON.stringify({
 const IDLE_QUIET_MS = 500;
 const IDLE_LIMIT_MS = 3000;
 
-export async function visitPage(cdp: CdpPipe, url: string, timeoutMs: number): Promise<PageVisit> {
-  const { targetId } = await cdp.send<{ targetId: string }>('Target.createTarget', { url: 'about:blank' });
+export async function visitPage(browser: Browser, url: string, timeoutMs: number): Promise<PageVisit> {
+  const page = await browser.newPage();
   try {
-    const { sessionId } = await cdp.send<{ sessionId: string }>('Target.attachToTarget', { targetId, flatten: true });
     const documents: { loaderId: string; frameId: string; status: number; url: string }[] = [];
     let bytes = 0;
     let requests = 0;
@@ -54,10 +54,11 @@ export async function visitPage(cdp: CdpPipe, url: string, timeoutMs: number): P
     let redirects = 0;
     const inFlight = new Set<string>();
     let lastActivity = performance.now();
+    let firstRequestAt: number | undefined;
+    let loadAt: number | undefined;
     let onLoad: () => void = () => undefined;
     const loaded = new Promise<void>((resolve) => (onLoad = resolve));
-    const stop = cdp.onEvent((event: CdpEvent) => {
-      if (event.sessionId !== sessionId) return;
+    const stop = page.onEvent((event: CdpEvent) => {
       const p = event.params;
       if (event.method.startsWith('Network.')) {
         lastActivity = performance.now();
@@ -71,13 +72,16 @@ export async function visitPage(cdp: CdpPipe, url: string, timeoutMs: number): P
         bytes += p.encodedDataLength ?? 0;
         requests += 1;
       } else if (event.method === 'Network.loadingFailed') failedRequests += 1;
-      else if (event.method === 'Page.loadEventFired') onLoad();
+      else if (event.method === 'Page.loadEventFired') {
+        loadAt ??= p.timestamp;
+        onLoad();
+      }
+      if (event.method === 'Network.requestWillBeSent' && p.type === 'Document') firstRequestAt ??= p.timestamp;
     });
     try {
-      await cdp.send('Page.enable', {}, { sessionId });
-      await cdp.send('Network.enable', {}, { sessionId });
-      const started = performance.now();
-      const navigation = await cdp.send<{ frameId: string; loaderId?: string; errorText?: string }>('Page.navigate', { url }, { sessionId, timeoutMs });
+      await page.send('Page.enable');
+      await page.send('Network.enable');
+      const navigation = await page.send<{ frameId: string; loaderId?: string; errorText?: string }>('Page.navigate', { url }, { timeoutMs });
       let error = navigation.errorText || undefined;
       if (!error) {
         let timer: NodeJS.Timeout | undefined;
@@ -94,11 +98,10 @@ export async function visitPage(cdp: CdpPipe, url: string, timeoutMs: number): P
         if (inFlight.size === 0 && performance.now() - lastActivity >= IDLE_QUIET_MS) break;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      const loadMs = Math.round(performance.now() - started);
+      // Protocol timestamps are seconds on the browser's monotonic clock.
+      const loadMs = firstRequestAt !== undefined && loadAt !== undefined ? Math.round((loadAt - firstRequestAt) * 1000) : error ? timeoutMs : 0;
       const main = documents.filter((d) => d.frameId === navigation.frameId).at(-1);
-      const evaluated = await cdp.send<{ result: { value?: string }; exceptionDetails?: { text: string } }>('Runtime.evaluate', { expression: PAGE_STATE, returnByValue: true }, { sessionId });
-      if (evaluated.exceptionDetails) throw new Error(`reading the page's state failed: ${evaluated.exceptionDetails.text}`);
-      const state = JSON.parse(evaluated.result.value ?? '{}') as { readyState: string; windowType: string; href: string; html: string; markers: Record<string, string> };
+      const state = JSON.parse((await page.evaluate<string>(PAGE_STATE)) ?? '{}') as { readyState: string; windowType: string; href: string; html: string; markers: Record<string, string> };
       return {
         url,
         finalUrl: state.href,
@@ -118,6 +121,6 @@ export async function visitPage(cdp: CdpPipe, url: string, timeoutMs: number): P
       stop();
     }
   } finally {
-    await cdp.send('Target.closeTarget', { targetId }).catch(() => undefined);
+    await page.close();
   }
 }

@@ -44,6 +44,10 @@ describe.skipIf(!isRoot)('desktopui_UrlFetch on a lab device (needs root)', () =
       expect(keyvals[`${key}_load_ms{perf}`], key).toBeGreaterThanOrEqual(0);
       expect(keyvals[`${key}_html_sha256{attr}`], key).toMatch(/^[0-9a-f]{64}$/);
     }
+    // Every DevTools message came back with the results, one JSON record a line, for session-replay.
+    const log = readFileSync(join(dir, 'desktopui_UrlFetch', 'devtools.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { type: string; method?: string });
+    expect(log[0]).toMatchObject({ type: 'header', format: 'autotest-devtools-log', test: 'desktopui_UrlFetch' });
+    expect(log.filter((r) => r.type === 'command' && r.method === 'Page.navigate')).toHaveLength(10);
     // Scripts ran: the static page's app.js and the dynamic page's clock and Math.random.
     expect(keyvals['https_static.lab.test_text_app{attr}']).toBe('app.js ran');
     expect(Number(keyvals['https_dynamic.lab.test_text_random{attr}'])).toBeLessThan(1);
@@ -58,7 +62,7 @@ describe.skipIf(!isRoot)('desktopui_UrlFetch on a lab device (needs root)', () =
     const commands = pids.map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '));
     expect(commands.filter((c) => c.includes('chromium'))).toEqual([]);
     await using host = await createHost(device.address, { sshKey: lab().sshKey, knownHostsFile: lab().knownHosts });
-    expect((await host.run('ls /tmp')).stdout).not.toContain('url-fetch-chromium-');
+    expect((await host.run('ls /tmp')).stdout).not.toContain('autotest-chromium-');
   });
 
   it('fails naming each URL that 404s or cannot be reached, and honours expected statuses', async () => {
