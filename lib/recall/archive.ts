@@ -3,10 +3,10 @@
  * recording's initial state and DNS answers in the `log._recall` extension (see docs/recall.md).
  *
  * Loading streams the file (any size, within `ArchiveLimits`), validates every entry, and skips with a warning
- * the entries that cannot be played back. Saving sorts the entries by URL and method, keeping recorded order
- * among equal keys (the order playback serves them in), so two recordings of the same pages diff cleanly, and
- * streams them into a temporary file renamed over the target (mode 0600). While recording, `journalTo` keeps
- * every completed exchange on disk, so a killed recording can still be recovered.
+ * the entries that cannot be played back. Saving sorts the entries by start time, then URL and method, keeping
+ * recorded order among equal keys (the order playback serves them in), so the same recording always gives the
+ * same file, and streams them into a temporary file renamed over the target (mode 0600). While recording,
+ * `journalTo` keeps every completed exchange on disk, so a killed recording can still be recovered.
  */
 import { access, rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
@@ -53,7 +53,11 @@ async function exists(file: string): Promise<boolean> {
   );
 }
 
+/** Time order (what HAR viewers expect), then URL and method; equal keys keep recorded order (a stable sort). */
 function compareExchanges(a: RecordedExchange, b: RecordedExchange): number {
+  const ta = Date.parse(a.startedDateTime);
+  const tb = Date.parse(b.startedDateTime);
+  if (ta !== tb && !Number.isNaN(ta) && !Number.isNaN(tb)) return ta - tb;
   const ua = urlOf(a.request);
   const ub = urlOf(b.request);
   if (ua !== ub) return ua < ub ? -1 : 1;
@@ -266,7 +270,12 @@ export class Archive {
       log: {
         version: '1.2',
         creator: { ...ARCHIVE_CREATOR },
-        _recall: { ...this.recall, dns: [...this.recall.dns].sort(compareDns) },
+        // Written in this code's format whatever the version read (a version 1 archive saved again is version 2).
+        _recall: {
+          ...this.recall,
+          version: RECALL_ARCHIVE_VERSION,
+          dns: [...this.recall.dns].sort(compareDns),
+        },
       },
       entries: (function* () {
         for (const exchange of sorted) yield exchangeToHarEntry(exchange);
