@@ -56,7 +56,7 @@ describe('Archive', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('round-trips bodies byte for byte: text as text, binary and content-encoded as base64', async () => {
+  it('round-trips bodies byte for byte: text as text, binary as base64, content-encoded decoded with the wire bytes beside', async () => {
     const binary = Buffer.from([0, 255, 128, 10, 13, 0xc3]);
     const gz = gzipSync('hello');
     const archive = Archive.create({ randomSeed: 7, startedDateTime: new Date('2026-01-01T00:00:00Z') });
@@ -78,7 +78,7 @@ describe('Archive', () => {
     const har = JSON.parse(gunzipSync(await readFile(file)).toString());
     expect(har.log.version).toBe('1.2');
     expect(har.log._recall).toEqual({
-      version: 1,
+      version: 2,
       startedDateTime: '2026-01-01T00:00:00.000Z',
       randomSeed: 7,
       dns: [{ name: 'example.test', type: 'A', ttl: 60, data: ['192.0.2.1'] }],
@@ -92,9 +92,11 @@ describe('Archive', () => {
       encoding: 'base64',
       text: binary.toString('base64'),
     });
-    expect(byUrl['https://example.test/gz'].response.content).toMatchObject({
-      encoding: 'base64',
-      text: gz.toString('base64'),
+    expect(byUrl['https://example.test/gz'].response.content).toEqual({
+      size: 5,
+      mimeType: 'x-unknown',
+      text: 'hello',
+      _recall: { wire: gz.toString('base64') },
     });
     expect(byUrl['https://example.test/post'].request.postData).toMatchObject({ _encoding: 'base64' });
     const loaded = await Archive.load(file);
@@ -134,7 +136,7 @@ describe('Archive', () => {
     const plain = JSON.parse(har);
     delete plain.log._recall;
     const loaded = Archive.fromHar(plain, 'browser.har');
-    expect(loaded.recall.version).toBe(1);
+    expect(loaded.recall.version).toBe(2);
   });
 
   it('refuses damaged files with the file name and what to do', async () => {
