@@ -11,13 +11,20 @@ import { silentLogger } from '../logging.js';
 import { RecallError } from './errors.js';
 import type { DnsResolver } from './dns-types.js';
 import type { NameMap } from './name-map.js';
-import { answerMessage, type AnswerContext, type DnsRedirect, type Reply, type ResponseCode } from './dns-answerer.js';
+import {
+  answerMessage,
+  type AnswerContext,
+  type DnsRedirect,
+  type Reply,
+  type ResponseCode,
+} from './dns-answerer.js';
 import { DnsFrameReader, frameDnsMessage } from './dns-transport.js';
 import { DeadlineSignals } from './deadline-signals.js';
+import { SourceGate, type ClientPolicy } from './connection-limits.js';
 
 export type { DnsRedirect } from './dns-answerer.js';
 
-export interface DNSServerOptions {
+export interface DNSServerOptions extends ClientPolicy {
   /** Who answers the questions: `DNSClient`, `ArchivingDNSClient` or `PlaybackDNSClient`. */
   readonly resolver: DnsResolver;
   /** Address to listen on. @default '127.0.0.1' */
@@ -35,6 +42,13 @@ export interface DNSServerOptions {
   readonly resolveTimeoutMs?: number;
   /** TCP connections idle this long are closed, in milliseconds. @default 10000 */
   readonly tcpIdleTimeoutMs?: number;
+  /**
+   * A DNS message over TCP must arrive whole within this many milliseconds of its first byte; later bytes do not
+   * extend it, so a client trickling one byte at a time cannot hold a connection. @default 5000
+   */
+  readonly tcpMessageTimeoutMs?: number;
+  /** On close, how long queries already received may take to get their answer, ms. @default 5000 */
+  readonly drainTimeoutMs?: number;
   readonly logger?: Logger;
 }
 
@@ -48,6 +62,11 @@ export class DNSServer {
   /** Each query's signal: aborted when the resolver took too long, or when the server closes. */
   readonly #deadlines: DeadlineSignals;
   readonly #connections = new Set<Socket>();
+  readonly #gate: SourceGate;
+  /** Queries received and not yet answered (close() waits for them). */
+  #pending = 0;
+  #drained: (() => void) | undefined;
+  #stopping = false;
   readonly #stats: DnsServerStats = {
     queries: 0,
     NOERROR: 0,
@@ -67,6 +86,7 @@ export class DNSServer {
     this.#options = options;
     this.host = options.host ?? '127.0.0.1';
     this.#logger = (options.logger ?? silentLogger).child({ component: 'dns' });
+    this.#gate = new SourceGate(options, 32, 'DNSServer (TCP)', this.#logger);
     const limitMs = options.resolveTimeoutMs ?? 5000;
     this.#deadlines = new DeadlineSignals(
       limitMs,
@@ -109,7 +129,10 @@ export class DNSServer {
     for (let attempt = 1; ; attempt += 1) {
       // A large receive buffer rides out bursts (the kernel caps it at net.core.rmem_max): with the default
       // 208 KiB, a flood of small queries filled it in about 200 packets and the rest were dropped unanswered.
-      const udp = createSocket({ type: isIP(this.host) === 6 ? 'udp6' : 'udp4', recvBufferSize: 4 * 1024 * 1024 });
+      const udp = createSocket({
+        type: isIP(this.host) === 6 ? 'udp6' : 'udp4',
+        recvBufferSize: 4 * 1024 * 1024,
+      });
       try {
         const bound = await bindUdp(udp, port, this.host);
         const tcp = await listenTcp(
@@ -132,7 +155,8 @@ export class DNSServer {
         );
       }
     }
-    this.#tcp.maxConnections = 512;
+    // Per-source caps keep one client from using these up; the total only protects the descriptors.
+    this.#tcp.maxConnections = 2048;
     this.#udp.on('message', (message, remote) => this.#onDatagram(message, remote.address, remote.port));
     this.#udp.on('error', (error) => this.#logger.warn({ err: error }, 'UDP socket error'));
     this.#tcp.on('error', (error) => this.#logger.warn({ err: error }, 'TCP listener error'));
@@ -142,6 +166,7 @@ export class DNSServer {
   /** Calls `send` with the reply's bytes (none for a message that gets no reply), at once when it can. */
   #answer(message: Buffer, udp: boolean, send: (bytes: Buffer) => void): void {
     this.#stats.queries += 1;
+    this.#pending += 1;
     const deadline = this.#deadlines.next();
     const context: AnswerContext = {
       resolver: this.#options.resolver,
@@ -151,12 +176,12 @@ export class DNSServer {
       logger: this.#logger,
     };
     const deliver = (reply: Reply): void => {
-      deadline.done();
+      this.#settled(deadline);
       this.#stats[reply.bytes ? reply.rcode : 'ignored'] += 1;
-      if (reply.bytes && !this.#closed) send(reply.bytes);
+      if (reply.bytes) send(reply.bytes);
     };
     const failed = (error: unknown): void => {
-      deadline.done();
+      this.#settled(deadline);
       this.#logger.error({ err: error, udp }, 'unexpected failure answering a query');
     };
     try {
@@ -168,7 +193,14 @@ export class DNSServer {
     }
   }
 
+  #settled(deadline: { done(): void }): void {
+    deadline.done();
+    this.#pending -= 1;
+    if (this.#pending === 0) this.#drained?.();
+  }
+
   #onDatagram(message: Buffer, address: string, port: number): void {
+    if (this.#stopping || !this.#gate.allows(address)) return;
     this.#answer(message, true, (bytes) =>
       this.#udp?.send(bytes, port, address, (error) => {
         if (error) this.#logger.debug({ err: error, address, port }, 'UDP reply not sent');
@@ -177,33 +209,68 @@ export class DNSServer {
   }
 
   #onConnection(socket: Socket): void {
-    if (this.#closed) return void socket.destroy();
+    if (this.#stopping) return void socket.destroy();
+    socket.on('error', (error) => this.#logger.debug({ err: error }, 'TCP client connection error'));
+    if (!this.#gate.admit(socket)) return;
     this.#connections.add(socket);
     const frames = new DnsFrameReader();
+    const messageMs = this.#options.tcpMessageTimeoutMs ?? 5000;
+    let messageDeadline: NodeJS.Timeout | undefined;
     socket.setTimeout(this.#options.tcpIdleTimeoutMs ?? 10_000, () => socket.destroy());
-    socket.on('close', () => this.#connections.delete(socket));
-    socket.on('error', (error) => this.#logger.debug({ err: error }, 'TCP client connection error'));
+    socket.on('close', () => {
+      clearTimeout(messageDeadline);
+      this.#connections.delete(socket);
+    });
     socket.on('data', (chunk) => {
-      for (const message of frames.push(chunk)) {
+      const messages = frames.push(chunk);
+      // The deadline runs from a message's first byte to its last; a complete message stops it.
+      if (messages.length > 0) {
+        clearTimeout(messageDeadline);
+        messageDeadline = undefined;
+      }
+      if (frames.partial && messageDeadline === undefined) {
+        messageDeadline = setTimeout(() => {
+          this.#logger.debug({ client: socket.remoteAddress }, `TCP message not complete within ${messageMs} ms: closed`);
+          socket.destroy();
+        }, messageMs);
+      } else if (!frames.partial) {
+        clearTimeout(messageDeadline);
+        messageDeadline = undefined;
+      }
+      if (socket.writableLength > 256 * 1024) {
+        this.#logger.debug({ client: socket.remoteAddress }, 'TCP client does not read its answers: closed');
+        return void socket.destroy();
+      }
+      for (const message of messages) {
         // RFC 7766 allows replies in any order; each query is answered as soon as it is ready.
         this.#answer(message, false, (bytes) => {
-          if (socket.writable) socket.write(frameDnsMessage(bytes));
+          if (socket.writable && !socket.destroyed) socket.write(frameDnsMessage(bytes));
         });
       }
     });
   }
 
-  /** Stops listening, drops TCP connections and abandons pending lookups. Idempotent. */
+  /**
+   * Stops taking questions, gives those already received up to `drainTimeoutMs` to be answered, then drops TCP
+   * connections and abandons what is still pending. Idempotent.
+   */
   close(): Promise<void> {
     this.#closed ??= (async () => {
+      this.#stopping = true;
+      const tcp = this.#tcp;
+      const stopped = tcp ? new Promise<void>((resolve) => tcp.close(() => resolve())) : undefined;
+      if (this.#pending > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await new Promise<void>((resolve) => {
+          this.#drained = resolve;
+          timer = setTimeout(resolve, this.#options.drainTimeoutMs ?? 5000);
+        });
+        clearTimeout(timer);
+      }
       this.#deadlines.abortAll(new RecallError('ERR_RECALL_CLOSED', 'the DNS server was closed'));
       for (const socket of this.#connections) socket.destroy();
-      const tcp = this.#tcp;
       const udp = this.#udp;
-      await Promise.all([
-        tcp ? new Promise<void>((resolve) => tcp.close(() => resolve())) : undefined,
-        udp ? new Promise<void>((resolve) => udp.close(() => resolve())) : undefined,
-      ]);
+      await Promise.all([stopped, udp ? new Promise<void>((resolve) => udp.close(() => resolve())) : undefined]);
       this.#logger.info({ stats: this.#stats }, 'closed');
     })();
     return this.#closed;

@@ -211,6 +211,11 @@ export class DnsFrameReader {
   /** True once more than one maximal frame is buffered without being complete (cannot happen with a 16-bit length). */
   overflowed = false;
 
+  /** True while part of a message is buffered (its length or some of its bytes, not all). */
+  get partial(): boolean {
+    return this.#buffer.length > 0;
+  }
+
   /** Adds received bytes and returns every message completed by them. */
   push(chunk: Buffer): Buffer[] {
     this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);

@@ -14,8 +14,9 @@ import type { Logger } from 'pino';
 import { silentLogger } from '../logging.js';
 import type { HttpExchanger } from './http-exchanger.js';
 import { answerClientError } from './http-server.js';
-import { createRequestHandler, type NameForAddress, type OriginalDestination } from './request-handler.js';
+import { continueOrRefuse, createRequestHandler, type NameForAddress, type OriginalDestination } from './request-handler.js';
 import { ServerLifecycle, type ListenOptions } from './server-lifecycle.js';
+import { applyHttpTimeouts, SourceGate, type ClientPolicy, type HttpTimeouts } from './connection-limits.js';
 
 /**
  * Gives the TLS context (leaf certificate and key) to present for a host name or an IP address.
@@ -26,7 +27,7 @@ export interface LeafCertificateSource {
   readonly rootCertificatePem?: string;
 }
 
-export interface HTTPSServerOptions extends ListenOptions {
+export interface HTTPSServerOptions extends ListenOptions, ClientPolicy, HttpTimeouts {
   exchanger: HttpExchanger;
   certificates: LeafCertificateSource;
   /** Names for connections without SNI (and requests without a Host header). */
@@ -53,22 +54,26 @@ export class HTTPSServer {
   readonly #lifecycle: ServerLifecycle;
   readonly #options: HTTPSServerOptions;
   readonly #logger: Logger;
+  readonly #gate: SourceGate;
 
   constructor(options: HTTPSServerOptions) {
     this.#options = options;
     this.#logger = (options.logger ?? silentLogger).child({ component: 'https' });
-    this.#http = http.createServer(
-      { keepAlive: true },
-      createRequestHandler({
-        exchanger: options.exchanger,
-        scheme: 'https',
-        nameMap: options.nameMap,
-        caCertificatePem: options.caCertificatePem ?? options.certificates.rootCertificatePem,
-        maxRequestBodyBytes: options.maxRequestBodyBytes,
-        originalDestination: options.originalDestination,
-        logger: this.#logger,
-      }),
-    );
+    this.#gate = new SourceGate(options, 256, 'HTTPSServer', this.#logger);
+    const handler = createRequestHandler({
+      exchanger: options.exchanger,
+      scheme: 'https',
+      nameMap: options.nameMap,
+      caCertificatePem: options.caCertificatePem ?? options.certificates.rootCertificatePem,
+      maxRequestBodyBytes: options.maxRequestBodyBytes,
+      originalDestination: options.originalDestination,
+      logger: this.#logger,
+    });
+    // This server never listens: it gets TLS sockets from #accept, so Node's accept-time settings (noDelay) and
+    // its header/request timers never reach them. applyHttpTimeouts and #accept set both themselves.
+    this.#http = http.createServer({ keepAlive: true }, handler);
+    this.#http.on('checkContinue', continueOrRefuse(options.maxRequestBodyBytes, handler));
+    applyHttpTimeouts(this.#http, options, this.#logger);
     this.#http.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) =>
       answerClientError(error, socket, this.#logger),
     );
@@ -80,6 +85,7 @@ export class HTTPSServer {
       });
     });
     this.#lifecycle = new ServerLifecycle(this.#tcp);
+    this.#lifecycle.trackRequests(this.#http);
   }
 
   #nameFor(address: string): string {
@@ -90,6 +96,11 @@ export class HTTPSServer {
     socket.on('error', () => {
       // The TLS socket wrapping it reports errors; this keeps a reset before wrapping from crashing the process.
     });
+    if (!this.#gate.admit(socket)) return;
+    // Without it, Nagle's algorithm held the handshake's last flight and the first response bytes behind the
+    // client's delayed ACK: about 40 ms before the first byte on every new connection (net.Server sets it only
+    // for http.Server's own accepts).
+    socket.setNoDelay(true);
     const source = this.#options.certificates;
     const destination = (await this.#options.originalDestination?.(socket)) ?? unmapped(socket.localAddress);
     const defaultName = this.#nameFor(destination);
@@ -119,7 +130,7 @@ export class HTTPSServer {
         );
       },
     });
-    this.#lifecycle.track(secure);
+    this.#lifecycle.track(secure, socket);
     const timeoutMs = this.#options.handshakeTimeoutMs ?? 10_000;
     const timer = setTimeout(() => secure.destroy(), timeoutMs);
     timer.unref();
@@ -143,10 +154,17 @@ export class HTTPSServer {
     return this.#lifecycle.address('HTTPSServer');
   }
 
-  /** Stops listening and cuts open connections. Idempotent. Does not close the exchanger. */
+  /**
+   * Stops accepting, lets requests in flight finish (at most `drainTimeoutMs`), then cuts what is left. Idempotent.
+   * Does not close the exchanger.
+   */
   async close(): Promise<void> {
-    await this.#lifecycle.close();
-    this.#http.closeAllConnections();
+    await this.#lifecycle.close(this.#options.drainTimeoutMs);
+  }
+
+  /** Requests being answered now. */
+  get inFlight(): number {
+    return this.#lifecycle.inFlight;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

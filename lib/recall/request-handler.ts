@@ -4,9 +4,8 @@
  * the request to the exchanger and streams its answer back without hop-by-hop headers. An upstream that cannot be
  * reached is answered 502, one that is too slow 504: the client always gets a response.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { once } from 'node:events';
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { isAutotestError } from '../errors.js';
@@ -54,8 +53,11 @@ function plain(res: ServerResponse, status: number, text: string, extra: Array<[
     res.destroy();
     return;
   }
+  // The reason phrase is given: a failed writeHead (a recorded header with CR/LF) leaves its own behind, which
+  // turned a 502 into `HTTP/1.1 502 OK`.
   res.writeHead(
     status,
+    STATUS_CODES[status] ?? 'Error',
     flatOf([
       ['Content-Type', 'text/plain; charset=utf-8'],
       ['Content-Length', String(body.length)],
@@ -100,6 +102,22 @@ function isSelf(host: string, scheme: 'http' | 'https', req: IncomingMessage): b
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * Waits until the response can take more, or is gone, removing both listeners either way (racing two `once()`s
+ * left a 'close' listener behind on every drain: MaxListenersExceededWarning on large streamed bodies).
+ */
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
 
 /**
  * One signal per client connection, aborted when it closes: an exchange still waiting for its upstream then stops.
@@ -148,11 +166,38 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | u
   return Buffer.concat(chunks);
 }
 
+const DEFAULT_BODY_LIMIT = 64 * 1024 * 1024;
+
+/** A Content-Length over the limit, announced before any byte of the body. */
+function announcesTooMuch(req: IncomingMessage, limit: number): boolean {
+  const length = Number(req.headers['content-length']);
+  return Number.isFinite(length) && length > limit;
+}
+
+/**
+ * The servers' 'checkContinue' listener: a body larger than the limit is refused with 413 before the client sends
+ * it (Node would answer `100 Continue` to anything); any other request gets its 100 and goes to `handler`.
+ */
+export function continueOrRefuse(
+  limit: number | undefined,
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const max = limit ?? DEFAULT_BODY_LIMIT;
+  return (req, res) => {
+    if (announcesTooMuch(req, max)) {
+      res.shouldKeepAlive = false;
+      return plain(res, 413, `Recall: request body larger than ${max} bytes`, [['Connection', 'close']]);
+    }
+    res.writeContinue();
+    handler(req, res);
+  };
+}
+
 export function createRequestHandler(
   options: RequestHandlerOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const { exchanger, scheme, nameMap, logger } = options;
-  const limit = options.maxRequestBodyBytes ?? 64 * 1024 * 1024;
+  const limit = options.maxRequestBodyBytes ?? DEFAULT_BODY_LIMIT;
   const pem = options.caCertificatePem;
   const der = pem ? derOf(pem) : undefined;
 
@@ -194,7 +239,7 @@ export function createRequestHandler(
         ['x-recall-error', RECALL_ERROR_CODES.LOOP],
       ]);
     }
-    const body = await readBody(req, limit);
+    const body = announcesTooMuch(req, limit) ? undefined : await readBody(req, limit);
     if (!body)
       return plain(res, 413, `Recall: request body larger than ${limit} bytes`, [['Connection', 'close']]);
     const request: RecordedRequest = {
@@ -226,7 +271,10 @@ export function createRequestHandler(
       }
     } catch (error) {
       await response.body[Symbol.asyncIterator]().return?.();
-      logger.warn({ err: error, host, target }, 'response head not writable');
+      logger.warn(
+        { err: error, host, target, status: response.status },
+        'response head not writable (a header name or value the recording holds is not valid HTTP): answering 502',
+      );
       return plain(res, 502, `Recall: the response head cannot be sent (${(error as Error).message})`, [
         ['x-recall-error', RECALL_ERROR_CODES.UPSTREAM_PROTOCOL],
       ]);
@@ -240,7 +288,7 @@ export function createRequestHandler(
         }
         const next = await iterator.next();
         if (next.done) break;
-        if (!res.write(next.value)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+        if (!res.write(next.value)) await drainedOrClosed(res);
       }
       res.end();
     } catch (error) {

@@ -1,7 +1,10 @@
 /**
  * Listening and closing, shared by the HTTP and HTTPS servers: listen on host:port (port 0 picks a free one),
- * remember every connection, and close idempotently by refusing new connections and destroying open ones.
+ * remember every connection, and close idempotently: refuse new connections, close idle ones, let requests in
+ * flight finish (each connection closes once its answer is out) within a bound, then cut whatever is left.
+ * A SIGTERM used to cut requests in flight, so their exchanges were never recorded.
  */
+import type http from 'node:http';
 import type { Server as NetServer, Socket, AddressInfo } from 'node:net';
 import { RecallError, RECALL_ERROR_CODES } from './errors.js';
 
@@ -10,11 +13,15 @@ export interface ListenOptions {
   host?: string;
   /** Port; 0 picks a free one, read it back with `address()`. @default 0 */
   port?: number;
+  /** On close, how long requests in flight may take to finish before their connections are cut, ms. @default 5000 */
+  drainTimeoutMs?: number;
 }
 
 export class ServerLifecycle {
   readonly #server: NetServer;
   readonly #sockets = new Set<Socket>();
+  /** Requests received and not yet answered, by connection. */
+  readonly #busy = new Map<Socket, number>();
   #closing: Promise<void> | undefined;
 
   constructor(server: NetServer) {
@@ -25,10 +32,32 @@ export class ServerLifecycle {
     });
   }
 
-  /** Adds a socket the server did not accept itself (the TLS wrapper of an accepted one). */
-  track(socket: Socket): void {
+  /** Adds a socket the server did not accept itself: the TLS wrapper of an accepted one, which stands for it. */
+  track(socket: Socket, wrapped?: Socket): void {
+    if (wrapped) this.#sockets.delete(wrapped);
     this.#sockets.add(socket);
     socket.once('close', () => this.#sockets.delete(socket));
+  }
+
+  /** Counts the requests `server` is answering on each connection, so close() can wait for them. */
+  trackRequests(server: http.Server): void {
+    server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const socket = req.socket;
+      this.#busy.set(socket, (this.#busy.get(socket) ?? 0) + 1);
+      res.once('close', () => {
+        const left = (this.#busy.get(socket) ?? 1) - 1;
+        if (left > 0) return void this.#busy.set(socket, left);
+        this.#busy.delete(socket);
+        if (this.#closing) socket.end(); // draining: the answer is out, this connection is done
+      });
+    });
+  }
+
+  /** Number of requests being answered now. */
+  get inFlight(): number {
+    let total = 0;
+    for (const count of this.#busy.values()) total += count;
+    return total;
   }
 
   get closed(): boolean {
@@ -75,16 +104,24 @@ export class ServerLifecycle {
     return address;
   }
 
-  close(): Promise<void> {
-    this.#closing ??= new Promise<void>((resolve) => {
-      if (!this.#server.listening) {
+  /** Stops accepting, drains requests in flight for at most `drainTimeoutMs`, then destroys what is left. */
+  close(drainTimeoutMs = 5000): Promise<void> {
+    this.#closing ??= (async () => {
+      const stopped = this.#server.listening
+        ? new Promise<void>((resolve) => this.#server.close(() => resolve()))
+        : Promise.resolve();
+      for (const socket of this.#sockets) if (!this.#busy.has(socket)) socket.destroy();
+      if (this.#sockets.size > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.all([...this.#sockets].map((socket) => new Promise((resolve) => socket.once('close', resolve)))),
+          new Promise((resolve) => (timer = setTimeout(resolve, drainTimeoutMs))),
+        ]);
+        clearTimeout(timer);
         for (const socket of this.#sockets) socket.destroy();
-        resolve();
-        return;
       }
-      this.#server.close(() => resolve());
-      for (const socket of this.#sockets) socket.destroy();
-    });
+      await stopped;
+    })();
     return this.#closing;
   }
 }

@@ -16,6 +16,7 @@ import {
   HTTPServer,
   PlaybackHTTPClient,
 } from '../../lib/recall/index.js';
+import { bodyOf } from '../../lib/recall/http-exchanger.js';
 import {
   curl,
   headerOf,
@@ -60,6 +61,22 @@ describe('HTTP and HTTPS servers under abuse', () => {
         res.write(Buffer.alloc(1000, 1));
         setTimeout(() => res.socket?.destroy(), 20);
         return;
+      }
+      if (req.url === '/big') {
+        // 16 MiB in 64 KiB writes, as fast as the proxy takes them.
+        res.writeHead(200, {
+          'Content-Type': 'application/octet-stream',
+          'Content-Length': String(256 * 65536),
+        });
+        let sent = 0;
+        const pump = (): void => {
+          while (sent < 256) {
+            sent += 1;
+            if (!res.write(Buffer.alloc(65536, sent & 0xff))) return void res.once('drain', pump);
+          }
+          res.end();
+        };
+        return pump();
       }
       if (req.url === '/slow') {
         res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
@@ -115,7 +132,7 @@ describe('HTTP and HTTPS servers under abuse', () => {
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const closedPort = (closed.address() as net.AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
-    const client = new HTTPClient({ lookup: loopbackLookup, allowLocalUpstreams: true, timeoutMs: 300 });
+    const client = new HTTPClient({ lookup: loopbackLookup, timeoutMs: 300, allowLocalUpstreams: true });
     await using server = new HTTPServer({ exchanger: client });
     const { port } = await server.listen();
     const refused = await curl(`http://gone.test:${closedPort}/`, port);
@@ -130,7 +147,10 @@ describe('HTTP and HTTPS servers under abuse', () => {
 
   it('records nothing when the upstream dies mid-body or the client leaves mid-body', async () => {
     const archive = Archive.create();
-    const recorder = new ArchivingHTTPClient(new HTTPClient({ lookup: loopbackLookup, allowLocalUpstreams: true }), { archive });
+    const recorder = new ArchivingHTTPClient(
+      new HTTPClient({ lookup: loopbackLookup, allowLocalUpstreams: true }),
+      { archive },
+    );
     await using server = new HTTPServer({ exchanger: recorder });
     const { port } = await server.listen();
     const agent = redirectingAgent(port);
@@ -168,7 +188,9 @@ describe('HTTP and HTTPS servers under abuse', () => {
     await using server = new HTTPServer({ exchanger: waiting });
     const { port } = await server.listen();
     const open = (target: string) => {
-      const socket = net.connect(port, '127.0.0.1', () => socket.write(`GET ${target} HTTP/1.1\r\nHost: w.test\r\n\r\n`));
+      const socket = net.connect(port, '127.0.0.1', () =>
+        socket.write(`GET ${target} HTTP/1.1\r\nHost: w.test\r\n\r\n`),
+      );
       socket.on('error', () => undefined);
       return socket;
     };
@@ -181,6 +203,32 @@ describe('HTTP and HTTPS servers under abuse', () => {
     expect(aborted).toEqual(['/leaves']);
     staying.destroy();
     await until(() => aborted.length === 2);
+  });
+
+  it('streams a large body to a slow reader without piling up listeners', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning);
+    process.on('warning', onWarning);
+    const client = new HTTPClient({ lookup: loopbackLookup, allowLocalUpstreams: true });
+    await using server = new HTTPServer({ exchanger: client });
+    const { port } = await server.listen();
+    const received = await new Promise<number>((resolve) => {
+      let bytes = 0;
+      const socket = net.connect(port, '127.0.0.1', () =>
+        socket.write(`GET /big HTTP/1.1\r\nHost: o.test:${origin.port}\r\nConnection: close\r\n\r\n`),
+      );
+      socket.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        socket.pause(); // a slow reader: the proxy must wait for 'drain' again and again
+        setTimeout(() => socket.resume(), 1);
+      });
+      socket.on('close', () => resolve(bytes));
+    });
+    await new Promise((r) => setImmediate(r));
+    process.off('warning', onWarning);
+    expect(received).toBeGreaterThan(256 * 65536);
+    expect(warnings.map((w) => `${w.name}: ${w.message}`)).toEqual([]);
+    await client.close();
   });
 
   it('forwards every method and drops hop-by-hop headers both ways', async () => {
@@ -240,6 +288,47 @@ describe('HTTP and HTTPS servers under abuse', () => {
     expect(loop.status).toBe(508);
     expect(headerOf(loop.headers, 'x-recall-error')).toBe('ERR_RECALL_LOOP');
     await client.close();
+  });
+
+  it('answers oversized headers 431, and a valid request before garbage still gets its answer', async () => {
+    await using server = new HTTPServer({ exchanger: new PlaybackHTTPClient(Archive.create()) });
+    const { port } = await server.listen();
+    const huge = await raw(port, `GET / HTTP/1.1\r\nHost: a.test\r\nX-Big: ${'x'.repeat(20_000)}\r\n\r\n`);
+    expect(huge).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+    const pipelined = await raw(port, 'GET /valid HTTP/1.1\r\nHost: a.test\r\n\r\n\x00\x01garbage\r\n\r\n');
+    expect(pipelined).toMatch(/^HTTP\/1\.1 404 /); // the archive's answer (a miss) to the valid request
+  });
+
+  it('refuses Expect: 100-continue with a body over the limit with 413, without 100 Continue', async () => {
+    await using server = new HTTPServer({
+      exchanger: new PlaybackHTTPClient(Archive.create()),
+      maxRequestBodyBytes: 1024,
+    });
+    const { port } = await server.listen();
+    const reply = await raw(
+      port,
+      'POST /up HTTP/1.1\r\nHost: a.test\r\nContent-Length: 10485760\r\nExpect: 100-continue\r\n\r\n',
+    );
+    expect(reply).toMatch(/^HTTP\/1\.1 413 Payload Too Large\r\n/);
+    expect(reply).not.toContain('100 Continue');
+  });
+
+  it('answers a recorded header with CR/LF as a proper 502, with its reason phrase', async () => {
+    const exchanger = {
+      exchange: async () => ({
+        status: 200,
+        statusText: 'OK',
+        httpVersion: '1.1',
+        headers: [['X-Evil', 'a\r\nX-Injected: 1']] as Array<[string, string]>,
+        body: bodyOf(Buffer.from('hi')),
+      }),
+      close: async () => {},
+    };
+    await using server = new HTTPServer({ exchanger });
+    const { port } = await server.listen();
+    const reply = await raw(port, 'GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n');
+    expect(reply).toMatch(/^HTTP\/1\.1 502 Bad Gateway\r\n/);
+    expect(reply).not.toContain('X-Injected');
   });
 
   it('listens on port 0, reports the bound port, and closes idempotently', async () => {
