@@ -6,7 +6,8 @@
  * whose coding is unknown or that does not decode is stored as sent, marked `content._recall.encoded`.
  *
  * Read, from any source: the `_recall` markers decide when present. Otherwise, under a Content-Encoding header,
- * base64 text that decodes with that coding is the wire body (Recall version 1, some proxies); anything else is
+ * base64 text (or a JSON list of hex chunks) that decodes with that coding is the wire body (Recall version 1,
+ * Polly.js); anything else is
  * the decoded body (what browsers and most tools store), and is encoded again so that a client accepting the
  * coding gets it. Decoded text under a coding Recall cannot produce (zstd) loses the header instead.
  */
@@ -54,6 +55,16 @@ export function contentOf(response: RecordedResponse): HarContent {
   };
 }
 
+const HEX_CHUNKS = /^\[\s*"[0-9a-f]*"(\s*,\s*"[0-9a-f]*")*\s*\]$/i;
+
+/** The bytes of a JSON list of hex strings (older Polly.js releases keep content-encoded bodies so), else undefined. */
+function hexChunks(text: Buffer): Buffer | undefined {
+  if (text.length < 4 || text[0] !== 0x5b) return undefined;
+  const json = text.toString('utf8');
+  if (!HEX_CHUNKS.test(json)) return undefined;
+  return Buffer.concat((JSON.parse(json) as string[]).map((chunk) => Buffer.from(chunk, 'hex')));
+}
+
 /** A `content` as found in any HAR: fields may be missing or of another type (foreign exports). */
 export interface LooseContent {
   text?: unknown;
@@ -82,6 +93,12 @@ export function bodyFromContent(
     // Plain text cannot be compressed bytes: the tool stored it decoded, and Recall cannot redo that coding.
     if (base64) return { body: stored, headers };
     return { body: stored, headers: headers.filter(([name]) => name.toLowerCase() !== 'content-encoding') };
+  }
+  const chunks = base64 ? undefined : hexChunks(stored);
+  if (chunks) {
+    const wire = decodeBodySync(chunks, coding);
+    if (wire === 'too-large') return { body: chunks, headers };
+    if (wire) return { body: chunks, decoded: wire.body, headers };
   }
   if (base64) {
     const wire = decodeBodySync(stored, coding);

@@ -1,0 +1,76 @@
+// Archives other tools export (test/fixtures/archives/foreign-hars.ts) play back through real Recall HTTP and
+// HTTPS servers: every entry with its status and a body curl decodes byte for byte, with and without --compressed
+// (re-encoded to the recorded coding when the client takes it, decoded without the header when not); blocked
+// (status 0) entries are skipped with a warning. Issue 17.1, 17.2, 17.5.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  Archive,
+  CertificateAuthority,
+  HTTPSServer,
+  HTTPServer,
+  PlaybackHTTPClient,
+} from '../../lib/recall/index.js';
+import {
+  EXPECTATIONS,
+  FOREIGN_ARCHIVES,
+  archiveBytes,
+  type Expectation,
+} from '../fixtures/archives/foreign-hars.js';
+import { curl, headerOf } from './http-fixtures.js';
+
+let dir: string;
+let ca: CertificateAuthority;
+let caFile: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'recall-interop-'));
+  ca = await CertificateAuthority.open('/O=Recall Interop Test', { dir: join(dir, 'ca') });
+  caFile = join(dir, 'ca.pem');
+  await writeFile(caFile, ca.rootCertificatePem);
+});
+
+afterAll(async () => {
+  await ca.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function curlArgs(e: Expectation, compressed: boolean): string[] {
+  const args = ['--cacert', caFile, '-X', e.method];
+  if (e.send) args.push('-H', `Content-Type: ${e.send.contentType}`, '--data-binary', e.send.body);
+  if (compressed) args.push('--compressed');
+  return args;
+}
+
+describe.each(Object.keys(FOREIGN_ARCHIVES))('an archive exported by %s', (source) => {
+  it('loads, skipping only what cannot be played back, and plays every entry back decodable through curl', async () => {
+    const file = join(dir, `${source}.har`);
+    await writeFile(file, archiveBytes(source));
+    const warnings: string[] = [];
+    const archive = await Archive.load(file, { onWarning: (w) => warnings.push(w) });
+    expect(archive.size).toBe(EXPECTATIONS.length);
+    const hasBlocked =
+      (FOREIGN_ARCHIVES[source]!.har.log as { entries: unknown[] }).entries.length > EXPECTATIONS.length;
+    if (hasBlocked) expect(warnings.join('\n')).toContain('ads.tracker.test/pixel.js');
+    const playback = new PlaybackHTTPClient(archive);
+    await using http = new HTTPServer({ exchanger: playback });
+    await using https = new HTTPSServer({ exchanger: playback, certificates: ca });
+    const ports = { 'http:': (await http.listen()).port, 'https:': (await https.listen()).port };
+    for (const e of EXPECTATIONS) {
+      const port = ports[new URL(e.url).protocol as 'http:' | 'https:'];
+      const plain = await curl(e.url, port, curlArgs(e, false));
+      const what = `${source} ${e.method} ${e.url}`;
+      expect(plain.status, what).toBe(e.status);
+      expect(plain.body.equals(e.body), `${what}: body without --compressed`).toBe(true);
+      expect(headerOf(plain.headers, 'content-encoding'), what).toBeUndefined();
+      if (e.location) expect(headerOf(plain.headers, 'location'), what).toBe(e.location);
+      const compressed = await curl(e.url, port, curlArgs(e, true));
+      expect(compressed.status, what).toBe(e.status);
+      expect(compressed.body.equals(e.body), `${what}: body with --compressed`).toBe(true);
+      expect(headerOf(compressed.headers, 'content-encoding'), what).toBe(e.coding);
+    }
+    expect(playback.missCount).toBe(0);
+  }, 120_000);
+});
