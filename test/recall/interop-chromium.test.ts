@@ -1,0 +1,101 @@
+// A HAR exported by Chrome's developer tools (test/fixtures/archives/foreign-hars.ts: bodies stored decoded under
+// br, gzip and deflate, HTTP/2 pseudo-headers, a blocked request) played back by Recall's HTTPS server to real
+// headless Chromium: the page renders, its stylesheet, image and script load, and the script's POST is answered.
+// Loopback: host names map to 127.0.0.1 with --host-resolver-rules, and the leaf key is trusted by its SPKI hash.
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Archive, CertificateAuthority, HTTPSServer, PlaybackHTTPClient } from '../../lib/recall/index.js';
+import { archiveBytes } from '../fixtures/archives/foreign-hars.js';
+
+/** base64 SHA-256 of the server's public key, as --ignore-certificate-errors-spki-list takes it. */
+async function spkiHash(port: number, servername: string): Promise<string> {
+  const socket = tls.connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false });
+  try {
+    await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+    const der = socket.getPeerX509Certificate()!.publicKey.export({ type: 'spki', format: 'der' });
+    return createHash('sha256').update(der).digest('base64');
+  } finally {
+    socket.destroy();
+  }
+}
+
+describe('a Chrome HAR played back to Chromium', () => {
+  let dir: string;
+  let ca: CertificateAuthority;
+  let browser: Browser | undefined;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'recall-interop-chromium-'));
+    ca = await CertificateAuthority.open('/O=Recall Interop Chromium', { dir: join(dir, 'ca') });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await ca.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('renders the page with its decoded stylesheet, image and script, and answers its POST', async () => {
+    const file = join(dir, 'chrome.har');
+    await writeFile(file, archiveBytes('chrome'));
+    const playback = new PlaybackHTTPClient(await Archive.load(file));
+    await using https = new HTTPSServer({ exchanger: playback, certificates: ca });
+    const { port } = await https.listen();
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        `--host-resolver-rules=MAP www.shop.test:443 127.0.0.1:${port}`,
+        `--ignore-certificate-errors-spki-list=${await spkiHash(port, 'www.shop.test')}`,
+      ],
+    });
+    const page = await browser.newPage();
+    const encodings: Record<string, string | undefined> = {};
+    page.on('response', (response) => {
+      encodings[new URL(response.url()).pathname] = response.headers()['content-encoding'];
+    });
+    const response = await page.goto('https://www.shop.test/', { waitUntil: 'load' });
+    expect(response?.status()).toBe(200);
+    await page.waitForFunction(
+      () => document.getElementById('result')?.textContent !== 'waiting',
+      undefined,
+      {
+        timeout: 30_000,
+      },
+    );
+    const seen = await page.evaluate(() => ({
+      title: document.getElementById('title')?.textContent,
+      ran: document.getElementById('title')?.dataset.ran,
+      color: getComputedStyle(document.getElementById('title')!).color,
+      logoWidth: (document.getElementById('logo') as HTMLImageElement).naturalWidth,
+      result: document.getElementById('result')?.textContent,
+    }));
+    expect(seen).toEqual({
+      title: 'Café ✓ shop',
+      ran: 'yes',
+      color: 'rgb(0, 128, 0)',
+      logoWidth: 1,
+      result: 'rake,rake handle,leaf rake',
+    });
+    // Chromium takes every coding, so it got each body re-encoded as recorded.
+    expect(encodings).toMatchObject({
+      '/': 'br',
+      '/app.js': 'gzip',
+      '/style.css': 'deflate',
+      '/api/search': 'gzip',
+    });
+    expect(playback.misses().filter((m) => !m.url.endsWith('/favicon.ico'))).toEqual([]);
+  }, 180_000);
+});
