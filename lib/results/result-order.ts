@@ -6,7 +6,10 @@
 
 export interface OrderedResult {
   name: string;
+  /** Seconds since the epoch. */
   started: number;
+  /** Milliseconds since the epoch, when known: orders tests that started within the same second. */
+  startedMs?: number | undefined;
   machine?: string | undefined;
   parent?: string | undefined;
 }
@@ -37,7 +40,7 @@ export function orderResults<T extends OrderedResult>(results: readonly T[]): T[
   const firstStart = new Map<string, number>();
   for (const [result, names] of paths) {
     const root = names[0]!;
-    firstStart.set(root, Math.min(firstStart.get(root) ?? Infinity, result.started));
+    firstStart.set(root, Math.min(firstStart.get(root) ?? Infinity, result.startedMs ?? result.started * 1000));
   }
   return [...results].sort((a, b) => {
     const pa = paths.get(a)!;

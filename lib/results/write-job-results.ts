@@ -38,7 +38,8 @@ export interface JobInfo {
 
 export interface JobTestResult extends TestResult {
   machine?: string;
-  /** How long it ran, from the job's clock (status.log has whole seconds only). */
+  /** When it started and how long it ran, from the job's clock (status.log has whole seconds only). */
+  startedMs: number;
   durationMs: number;
   /** Iteration keyvals (`results/keyval`), keys with their `{perf}`/`{attr}` type. */
   keyvals: Record<string, string | number>;
@@ -81,6 +82,7 @@ export async function collectJobSummary(resultsDir: string, job: JobRunInfo, exi
       return {
         ...test,
         ...(machine ? { machine } : {}),
+        startedMs: ms?.start ?? test.started * 1000,
         durationMs,
         keyvals: test.subdir ? await readOptional(join(resultsDir, test.subdir, 'results', 'keyval')) : {},
         testKeyvals: test.subdir ? await readOptional(join(resultsDir, test.subdir, 'keyval')) : {},

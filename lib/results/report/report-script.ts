@@ -127,10 +127,11 @@ export const REPORT_SCRIPT = String.raw`
         'Recall: ' + t.recall.hits + ' hits, ' + t.recall.misses + ' misses, ', el('span', { class: t.recall.dnsMisses ? 'dns-miss-count' : '' }, t.recall.dnsMisses + ' DNS misses'),
         t.recall.dnsMisses ? ' (strict=1 counts HTTP misses only)' : '') : null));
     const more = el('tr', { class: 'details hidden' }, el('td', { colspan: 5 }, details(t)));
-    row.addEventListener('click', (event) => { if (!event.target.closest('a')) more.classList.toggle('hidden'); });
+    // Details start open where there is something to explain (Recall misses); a click opens or closes them.
+    const entry = { row, more, t, open: !!(t.recallDetails && t.recallDetails.iterations.some((it) => it.missList.length || it.dnsMissList.length)) };
+    row.addEventListener('click', (event) => { if (!event.target.closest('a')) { entry.open = !entry.open; update(); } });
     resultsBody.append(row, more);
-    if (t.recallDetails && t.recallDetails.iterations.some((it) => it.missList.length || it.dnsMissList.length)) more.classList.remove('hidden');
-    return { row, more, t };
+    return entry;
   });
   $('results').append(el('thead', {}, el('tr', {}, ['test', 'host', 'status', 'duration', 'reason'].map((h) => el('th', {}, h)))), resultsBody);
 
@@ -141,7 +142,7 @@ export const REPORT_SCRIPT = String.raw`
     for (const r of resultRows) {
       const ok = matches(r.t);
       r.row.classList.toggle('hidden', !ok);
-      if (!ok) r.more.classList.add('hidden');
+      r.more.classList.toggle('hidden', !(ok && r.open));
       if (ok) shown++;
     }
     for (const g of gridRows) g.row.classList.toggle('hidden', !g.tests.some(matches));

@@ -22,7 +22,7 @@ dl.job dt { color: #59636e; } dl.job dd { margin: 0; font-family: ui-monospace, 
 table { border-collapse: collapse; background: #fff; border: 1px solid var(--line); width: 100%; }
 th, td { border-bottom: 1px solid var(--line); padding: 6px 10px; text-align: left; vertical-align: top; }
 th { background: #f6f8fa; font-weight: 600; }
-table.grid { width: auto; } table.grid td { text-align: center; }
+table.grid { width: auto; } table.grid td { text-align: center; } table.grid td.name { text-align: left; }
 td.name { font-family: ui-monospace, monospace; white-space: nowrap; }
 td.reason { white-space: pre-wrap; word-break: break-word; }
 td.duration { white-space: nowrap; text-align: right; font-variant-numeric: tabular-nums; }
