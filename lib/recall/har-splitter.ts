@@ -134,8 +134,12 @@ export class HarSplitter {
         if (this.#depth <= 2) this.#expectKey[this.#depth] = false;
       } else if (byte === COMMA) {
         if (this.#depth <= 2 && this.#kinds[this.#depth] === OPEN_OBJECT) this.#expectKey[this.#depth] = true;
-      } else if (this.#inEntries && this.#depth === 3 && !isSpace(byte)) {
-        throw this.#notObject();
+      } else if (this.#inEntries && this.#depth === 3) {
+        if (!isSpace(byte)) throw this.#notObject();
+      } else if (!this.#entryParts && isSpace(byte)) {
+        // Whitespace outside the entries is not kept: it cannot grow the rest of the document past its bound.
+        this.#keep(chunk, mark, i);
+        mark = i + 1;
       }
     }
     if (this.#inEntries && this.#depth === 3 && !this.#entryParts) mark = chunk.length;
