@@ -34,6 +34,7 @@ import {
   type LabState,
 } from './lab-state.js';
 import { teardownLab } from './lab-teardown.js';
+import { pathWithBins } from '../bin-path.js';
 import {
   configureServerNamespace,
   labEnvironment,
@@ -166,7 +167,8 @@ export class Lab {
     if (command.length === 0)
       throw new LabError('ERR_LAB_OPTIONS', 'lab run needs a command, e.g. `lab run -- ping -c1 198.18.1.2`');
     const result = await execa('ip', ['netns', 'exec', this.plan.serverNamespace, ...command], {
-      env: { ...this.environment(), ...options.env },
+      // This checkout's commands (run-remote, autoserv, …) come first on PATH inside the lab.
+      env: { ...this.environment(), PATH: pathWithBins(), ...options.env },
       stdio: options.stdio ?? 'pipe',
       stripFinalNewline: false,
       reject: false,
