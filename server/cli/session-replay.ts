@@ -23,6 +23,7 @@ interface ClientOptions {
   archive?: string;
   chromium?: string;
   eventTimeoutMs: number;
+  quietMs: number;
   record?: string;
   json?: boolean;
 }
@@ -37,6 +38,7 @@ async function client(testDir: string, options: ClientOptions): Promise<void> {
       ...(options.chromium ? { executable: options.chromium } : {}),
       extraFlags: recall.chromiumFlags,
       eventTimeoutMs: options.eventTimeoutMs,
+      quietMs: options.quietMs,
       ...(record ? { record } : {}),
     });
     const misses = recall.misses();
@@ -96,6 +98,7 @@ program
   .option('--archive <file>', 'the Recall archive to play back (default: archive.har.gz in the folder or its parent)')
   .option('--chromium <path>', 'the Chromium executable', '/usr/bin/chromium')
   .addOption(new Option('--event-timeout-ms <ms>', 'how long to wait for the events the log saw before each command').default(10_000).argParser(positiveInt))
+  .addOption(new Option('--quiet-ms <ms>', 'stop waiting for them sooner once the browser has sent nothing for this long').default(1_500).argParser(positiveInt))
   .option('--record <dir>', "also log the replayed session to DIR/devtools.jsonl")
   .option('--json', 'print the report as JSON')
   .action(run(client));

@@ -22,8 +22,10 @@ export interface ClientReplayOptions {
   executable?: string;
   /** Flags for Chromium (LocalRecall's routing and trust). */
   extraFlags?: readonly string[];
-  /** How long to wait for the events the log saw before a command. @default 10000 */
+  /** How long to wait at most for the events the log saw before a command. @default 10000 */
   eventTimeoutMs?: number;
+  /** Stop waiting for them sooner when the browser has sent nothing for this long. @default 1500 */
+  quietMs?: number;
   /** Logs the replayed session too (its own devtools.jsonl). */
   record?: SessionLogWriter;
 }
@@ -50,7 +52,7 @@ export async function replayClientSide(log: SessionLog, options: ClientReplayOpt
 }
 
 async function replayBrowser(log: SessionLog, logged: LoggedBrowser, options: ClientReplayOptions, divergences: Divergence[]): Promise<{ commands: number; events: number }> {
-  const eventTimeoutMs = options.eventTimeoutMs ?? 10_000;
+  const wait = { timeoutMs: options.eventTimeoutMs ?? 10_000, quietMs: options.quietMs ?? 1_500 };
   const ids = new IdMap();
   const responses = new Map<number, ResponseRecord>();
   for (const record of logged.records) if (record.type === 'response') responses.set(record.id, record);
@@ -66,16 +68,16 @@ async function replayBrowser(log: SessionLog, logged: LoggedBrowser, options: Cl
         continue;
       }
       if (record.type !== 'command') continue;
-      // Launching the browser already asked for its version; Browser.close ends the replay, not the log.
+      // Browser.close would end the new browser under the replay: closing it is the replay's own last step.
       if (record.method === 'Browser.close') break;
-      events += await inbox.await(waiting.splice(0), ids, eventTimeoutMs, (event) =>
+      events += await inbox.await(waiting.splice(0), ids, wait, (event) =>
         divergences.push({ kind: 'event-missing', browser: logged.browser, line: event.line, method: event.method, message: `event ${event.method} (line ${event.line}) never came` }),
       );
       commands += 1;
       const divergence = await reissue(browser, log, record, responses.get(record.id), ids);
       if (divergence) divergences.push({ browser: logged.browser, line: record.line, method: record.method, ...divergence });
     }
-    events += await inbox.await(waiting.splice(0), ids, eventTimeoutMs, (event) =>
+    events += await inbox.await(waiting.splice(0), ids, wait, (event) =>
       divergences.push({ kind: 'event-missing', browser: logged.browser, line: event.line, method: event.method, message: `event ${event.method} (line ${event.line}) never came` }),
     );
   } finally {
@@ -111,10 +113,12 @@ class EventInbox {
   readonly #events: CdpEvent[] = [];
   readonly #stop: () => void;
   #wake: (() => void) | undefined;
+  #lastArrival = performance.now();
 
   constructor(browser: Browser) {
     this.#stop = browser.cdp.onEvent((event) => {
       this.#events.push(event);
+      this.#lastArrival = performance.now();
       this.#wake?.();
     });
   }
@@ -123,15 +127,21 @@ class EventInbox {
     this.#stop();
   }
 
-  /** Waits (until one deadline for all) for a new event matching each logged one; returns how many came. */
-  async await(logged: readonly (EventRecord & { line: number })[], ids: IdMap, timeoutMs: number, missing: (event: EventRecord & { line: number }) => void): Promise<number> {
-    const deadline = performance.now() + timeoutMs;
+  /**
+   * Waits for a new event matching each logged one, until one deadline for all or until the browser has been
+   * quiet for `quietMs` (an event that depends on timing, like about:blank's frameStoppedLoading, may never
+   * come); returns how many came.
+   */
+  async await(logged: readonly (EventRecord & { line: number })[], ids: IdMap, wait: { timeoutMs: number; quietMs: number }, missing: (event: EventRecord & { line: number }) => void): Promise<number> {
+    const started = performance.now();
+    const deadline = started + wait.timeoutMs;
+    const until = () => Math.min(deadline, Math.max(this.#lastArrival, started) + wait.quietMs);
     let came = 0;
     for (const event of logged) {
       let match = this.#claim(event, ids);
-      while (!match && performance.now() < deadline) {
+      while (!match && performance.now() < until()) {
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.max(0, deadline - performance.now()));
+          const timer = setTimeout(resolve, Math.max(0, until() - performance.now()));
           this.#wake = () => {
             clearTimeout(timer);
             resolve();

@@ -4,9 +4,12 @@
  * logged one from the answers and events it sees, and writes the new ones into the commands it re-issues.
  */
 
-/** A key that holds a protocol-minted ID: any `…Id` or `…Ids`, and an execution context's own `id`. */
+/** Objects whose own `id` is minted: an execution context (Runtime) and a frame (Page.getFrameTree). */
+const ID_OWNERS = new Set(['context', 'frame']);
+
+/** A key that holds a protocol-minted ID: any `…Id` or `…Ids`, and the `id` of a context or frame. */
 export function isIdKey(key: string, parentKey?: string): boolean {
-  return /Ids?$/.test(key) || (key === 'id' && parentKey === 'context');
+  return /Ids?$/.test(key) || (key === 'id' && parentKey !== undefined && ID_OWNERS.has(parentKey));
 }
 
 type Json = unknown;

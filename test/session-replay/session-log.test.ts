@@ -1,0 +1,77 @@
+// The session log's pieces on their own: writing with side files, reading with its checks, the ID map of
+// client-side replay, and the DevTools-side transport's matching.
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CdpConnection, LogReplayTransport, SessionLog, SessionLogWriter, type ReplayMiss } from '../../client/index.js';
+import { IdMap } from '../../server/session-replay/id-map.js';
+
+function writeLog(dir: string): string {
+  const path = join(dir, 'devtools.jsonl');
+  const writer = SessionLogWriter.open(path, { test: 'demo_Test.tag', args: { url: 'https://a.test/' }, iterations: 1 });
+  writer.write({ type: 'initial-state', values: { seed: 7 } });
+  const { browser, tap } = writer.launch(['--headless']);
+  tap.command({ id: 1, method: 'Target.createTarget', params: { url: 'about:blank' } });
+  tap.incoming({ id: 1, result: { targetId: 'T1' } });
+  tap.incoming({ method: 'Target.targetCreated', params: { targetInfo: { targetId: 'T1' } } });
+  tap.command({ id: 2, method: 'Runtime.evaluate', params: { expression: 'x' }, sessionId: 'S1' });
+  tap.incoming({ id: 2, result: { result: { value: 'h'.repeat(10_000) } } });
+  tap.command({ id: 3, method: 'Runtime.evaluate', params: { expression: 'y' }, sessionId: 'S1' });
+  tap.incoming({ id: 3, result: { result: { value: 'h'.repeat(10_000) } } });
+  writer.closeBrowser(browser);
+  return path;
+}
+
+describe('the DevTools session log', () => {
+  it('keeps long strings once in a side file and reads them back', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'session-log-'));
+    const log = SessionLog.read(writeLog(dir));
+    expect(log.testName).toBe('demo_Test');
+    expect(log.tag).toBe('tag');
+    expect(log.initialState).toEqual({ seed: 7 });
+    expect(readdirSync(join(dir, 'devtools-payloads'))).toHaveLength(1);
+    const answer = log.browsers[0]!.records.find((r) => r.type === 'response' && r.id === 2)!;
+    expect(JSON.stringify(answer)).toContain('"$payload":"sha256:');
+    expect(log.resolve(answer).type === 'response' && log.resolve(answer).result).toEqual({ result: { value: 'h'.repeat(10_000) } });
+    expect(readFileSync(log.path, 'utf8').length).toBeLessThan(3000);
+  });
+
+  it('names the line of a damaged record, an unknown version and a browser never launched', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'session-log-'));
+    const path = writeLog(dir);
+    const lines = readFileSync(path, 'utf8').split('\n');
+    writeFileSync(path, [...lines.slice(0, 3), '{"type":', ...lines.slice(3)].join('\n'));
+    expect(() => SessionLog.read(path)).toThrow(/line 4 is not JSON: the log is damaged/);
+    writeFileSync(path, [lines[0]!.replace('"version":1', '"version":9'), ...lines.slice(1)].join('\n'));
+    expect(() => SessionLog.read(path)).toThrow(/is a version 9 session log; this autotest reads version 1/);
+    writeFileSync(path, [lines[0], lines[3]!.replace('"browser":1', '"browser":5'), ''].join('\n'));
+    expect(() => SessionLog.read(path)).toThrow(/line 2: a command of browser 5, which was never launched/);
+  });
+
+  it('learns new IDs from answers and events and writes them into later commands', () => {
+    const ids = new IdMap();
+    ids.learn({ frameTree: { frame: { id: 'F1', loaderId: 'L1' } }, nodeIds: [1, 2], context: { id: 3 } }, { frameTree: { frame: { id: 'F9', loaderId: 'L9' } }, nodeIds: [11, 12], context: { id: 33 } });
+    // A frame's and an execution context's own `id` are IDs too; a URL equal to an ID is not one.
+    expect(ids.substitute({ loaderId: 'L1', nodeId: 2, url: 'L1', executionContextId: 3, frameId: 'F1' })).toEqual({ loaderId: 'L9', nodeId: 12, url: 'L1', executionContextId: 33, frameId: 'F9' });
+    // First sighting wins.
+    ids.learn({ loaderId: 'L1' }, { loaderId: 'L7' });
+    expect(ids.id('L1')).toBe('L9');
+  });
+
+  it('DevTools-side: answers logged commands in order, events after them, and refuses one not in the log', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'session-log-'));
+    const log = SessionLog.read(writeLog(dir));
+    const misses: ReplayMiss[] = [];
+    const cdp = new CdpConnection(new LogReplayTransport(log, log.browsers[0]!, (miss) => misses.push(miss)));
+    const events: string[] = [];
+    cdp.onEvent((event) => events.push(event.method));
+    await expect(cdp.send('Target.createTarget', { url: 'about:blank' })).resolves.toEqual({ targetId: 'T1' });
+    await expect(cdp.send('Runtime.evaluate', { expression: 'z' }, { sessionId: 'S1' })).rejects.toThrow(
+      /Runtime\.evaluate is not in .*; nearest logged command is Runtime\.evaluate at line \d+, differing in params\.expression: "x" → "z"/,
+    );
+    expect(misses).toHaveLength(1);
+    expect(events).toEqual(['Target.targetCreated']);
+    await expect(cdp.send('Runtime.evaluate', { expression: 'x' }, { sessionId: 'S1' })).resolves.toEqual({ result: { value: 'h'.repeat(10_000) } });
+  });
+});
