@@ -1,7 +1,7 @@
 // The browser API's example test recorded with real headless Chromium against a Recall archive played back on
 // loopback, then reproduced both ways by the session-replay command: DevTools-side (no Chromium at all) and
 // client-side (a fresh Chromium, commands re-issued). Also: an altered log is reported, a broken one refused.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,6 +70,7 @@ describe('session-replay of desktopui_PageScreenshot (real Chromium, Recall arch
   }, 120_000);
   afterAll(async () => {
     await recall?.close();
+    rmSync(root, { recursive: true, force: true });
   });
 
   it('logs every DevTools message with the screenshot kept in a side file, and the initial state', () => {

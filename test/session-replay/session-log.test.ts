@@ -1,11 +1,19 @@
 // The session log's pieces on their own: writing with side files, reading with its checks, the ID map of
 // client-side replay, and the DevTools-side transport's matching.
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { CdpConnection, LogReplayTransport, SessionLog, SessionLogWriter, type ReplayMiss } from '../../client/index.js';
 import { IdMap } from '../../server/session-replay/id-map.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'session-log-'));
+  dirs.push(dir);
+  return dir;
+};
 
 function writeLog(dir: string): string {
   const path = join(dir, 'devtools.jsonl');
@@ -25,7 +33,7 @@ function writeLog(dir: string): string {
 
 describe('the DevTools session log', () => {
   it('keeps long strings once in a side file and reads them back', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'session-log-'));
+    const dir = tempDir();
     const log = SessionLog.read(writeLog(dir));
     expect(log.testName).toBe('demo_Test');
     expect(log.tag).toBe('tag');
@@ -38,7 +46,7 @@ describe('the DevTools session log', () => {
   });
 
   it('names the line of a damaged record, an unknown version and a browser never launched', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'session-log-'));
+    const dir = tempDir();
     const path = writeLog(dir);
     const lines = readFileSync(path, 'utf8').split('\n');
     writeFileSync(path, [...lines.slice(0, 3), '{"type":', ...lines.slice(3)].join('\n'));
@@ -60,7 +68,7 @@ describe('the DevTools session log', () => {
   });
 
   it('DevTools-side: answers logged commands in order, events after them, and refuses one not in the log', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'session-log-'));
+    const dir = tempDir();
     const log = SessionLog.read(writeLog(dir));
     const misses: ReplayMiss[] = [];
     const cdp = new CdpConnection(new LogReplayTransport(log, log.browsers[0]!, (miss) => misses.push(miss)));

@@ -2,10 +2,10 @@
 // real Chromium, the lab's internet), then, with the lab gone, reproduced from its results folder alone:
 // client-side against the run's archive, and DevTools-side with no browser at all.
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { SessionLog } from '../../client/index.js';
 import { parseKeyvals } from '../../lib/keyval.js';
 import { iterationKeyvals } from '../../server/session-replay/devtools-replay.js';
@@ -51,6 +51,7 @@ function pageDigestsOf(logFile: string): string[] {
 describe.skipIf(!isRoot)('session-replay of desktopui_UrlFetch recorded in the lab (needs root)', () => {
   const lab = useLab({ devices: 1 });
   const root = mkdtempSync(join(tmpdir(), 'session-replay-urlfetch-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
   const serverTestDir = join(root, 'results', 'test_RecallServer', 'test_RecallServer');
   // One iteration: the client test's folder has no iteration tag.
   const testDir = join(serverTestDir, 'desktopui_UrlFetch');
