@@ -11,6 +11,7 @@ import { isAutotestError, reasonOf } from '../../lib/errors.js';
 import { ResultsStoreError } from '../results-server/results-store-error.js';
 import { startResultsServer } from '../results-server/results-server.js';
 import { mountWebView } from '../results-server/web-view.js';
+import { SchedulerClient } from '../scheduler/scheduler-client.js';
 
 function listenAddress(value: string): { host: string; port: number } {
   const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
@@ -58,17 +59,21 @@ async function main(): Promise<void> {
   }>();
   const logger = pino({ level: opts.verbose ? 'info' : 'warn' }, pino.destination(2));
   const token = await readToken(opts.tokenFile);
+  const scheduler = opts.redis ? await SchedulerClient.connect(opts.redis) : undefined;
   const server = await startResultsServer({
     dir: opts.dir,
     token,
     host: opts.listen.host,
     port: opts.listen.port,
     logger,
-    extend: (app, store) => mountWebView(app, { store, logger }),
+    extend: (app, store) => mountWebView(app, { store, logger, ...(scheduler ? { data: scheduler } : {}) }),
   });
   process.stdout.write(`results-server: serving ${opts.dir} at ${server.url}\n`);
   const stop = (): void => {
-    void server.close().then(() => process.exit(0));
+    void server
+      .close()
+      .then(() => scheduler?.close())
+      .then(() => process.exit(0));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
@@ -77,5 +82,6 @@ async function main(): Promise<void> {
 main().catch((error: unknown) => {
   const code = isAutotestError(error) ? ` [${error.code}]` : '';
   process.stderr.write(`results-server: ${reasonOf(error)}${code}\n`);
-  process.exitCode = isAutotestError(error) ? 2 : 1;
+  // exit() rather than exitCode: an open Redis connection would keep the process alive.
+  process.exit(isAutotestError(error) ? 2 : 1);
 });

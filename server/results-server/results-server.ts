@@ -65,22 +65,18 @@ export async function startResultsServer(options: ResultsServerOptions): Promise
   app.put<{ Params: { id: string } }>('/api/jobs/:id/results', async (request, reply) => {
     const given = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
     if (!given || !timingSafeEqual(digest(given), tokenDigest)) {
-      return reply
-        .code(401)
-        .send({
-          code: 'ERR_RESULTS_TOKEN',
-          message:
-            "missing or wrong upload token; give the drone the content of the results server's token file",
-        });
+      return reply.code(401).send({
+        code: 'ERR_RESULTS_TOKEN',
+        message:
+          "missing or wrong upload token; give the drone the content of the results server's token file",
+      });
     }
     const declared = Number(request.headers['content-length'] ?? 0);
     if (declared > store.maxUploadBytes)
-      return reply
-        .code(413)
-        .send({
-          code: 'ERR_RESULTS_TOO_LARGE',
-          message: `upload of ${declared} bytes is over the store's limit of ${store.maxUploadBytes}`,
-        });
+      return reply.code(413).send({
+        code: 'ERR_RESULTS_TOO_LARGE',
+        message: `upload of ${declared} bytes is over the store's limit of ${store.maxUploadBytes}`,
+      });
     const sha = request.headers['x-results-sha256'];
     try {
       const outcome = await store.accept(
