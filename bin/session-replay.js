@@ -1,2 +1,5 @@
 #!/usr/bin/env node
-import '../dist/server/cli/session-replay.js';
+import { answerVersion } from './answer-version.js';
+
+answerVersion('session-replay');
+await import('../dist/server/cli/session-replay.js');

@@ -79,7 +79,17 @@ export class BrowserSession {
       throw new SessionLogError('ERR_SESSION_LOG_NO_BROWSER', `${this.#replay.path} holds ${this.#replay.browsers.length} browser session(s); the test launched browser ${this.#launched + 1}`);
     }
     this.#launched += 1;
-    const browser = Browser.over(new LogReplayTransport(this.#replay, logged, (miss) => devtoolsReplayMisses().push(miss)));
+    const transport = new LogReplayTransport(this.#replay, logged, (miss) => devtoolsReplayMisses().push(miss));
+    const log = this.#replay.path;
+    // A test that stops short of what the lab run did is a divergence too.
+    const onClosed = () => {
+      const unsent = transport.unsent();
+      if (unsent.length === 0) return;
+      const first = unsent[0]!;
+      const message = `the test closed browser ${logged.browser} without sending ${unsent.length} logged command(s) of ${log}, the first ${first.method} at line ${first.line}`;
+      devtoolsReplayMisses().push({ browser: logged.browser, method: first.method, message });
+    };
+    const browser = Browser.over(transport, { onClosed });
     await browser.version(options.timeoutMs);
     return browser;
   }

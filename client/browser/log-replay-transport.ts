@@ -65,6 +65,11 @@ export class LogReplayTransport implements CdpTransport {
     this.#closed = true;
   }
 
+  /** The logged commands the test has not sent (Browser.close aside: the log may end before its answer). */
+  unsent(): (CommandRecord & { line: number })[] {
+    return this.#logged.records.filter((r): r is CommandRecord & { line: number } => r.type === 'command' && r.method !== 'Browser.close' && !this.#consumed.has(r.line));
+  }
+
   /** The logged command `command` replays, or why there is none. */
   #match(command: CdpCommand): (CommandRecord & { line: number }) | string {
     const pending = this.#logged.records.filter((r): r is CommandRecord & { line: number } => r.type === 'command' && !this.#consumed.has(r.line));

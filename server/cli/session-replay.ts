@@ -10,6 +10,7 @@ import { replayClientSide } from '../session-replay/client-replay.js';
 import { replayDevtoolsSide } from '../session-replay/devtools-replay.js';
 import { findArchive } from '../session-replay/find-archive.js';
 import { LocalRecall } from '../session-replay/local-recall.js';
+import { exitTwoOnUsageErrors } from './usage-errors.js';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -87,9 +88,11 @@ function run<A extends unknown[]>(action: (...args: A) => Promise<void>): (...ar
   };
 }
 
-const program = new Command('session-replay')
-  .description("Reproduce a client test's browser session from its results folder (devtools.jsonl + the run's Recall archive), offline.")
-  .showHelpAfterError();
+const program = exitTwoOnUsageErrors(
+  new Command('session-replay')
+    .description("Reproduce a client test's browser session from its results folder (devtools.jsonl + the run's Recall archive), offline.")
+    .showHelpAfterError(),
+);
 
 program
   .command('client')

@@ -1,10 +1,12 @@
 // The session log's pieces on their own: writing with side files, reading with its checks, the ID map of
 // client-side replay, and the DevTools-side transport's matching.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CdpConnection, LogReplayTransport, SessionLog, SessionLogWriter, type ReplayMiss } from '../../client/index.js';
+import { BrowserSession, CdpConnection, DEVTOOLS_REPLAY_ENV, devtoolsReplayMisses, LogReplayTransport, SessionLog, SessionLogWriter, type ReplayMiss } from '../../client/index.js';
+import { createLogger } from '../../lib/logging.js';
+import { Test } from '../../lib/test.js';
 import { IdMap } from '../../server/session-replay/id-map.js';
 
 const dirs: string[] = [];
@@ -20,6 +22,8 @@ function writeLog(dir: string): string {
   const writer = SessionLogWriter.open(path, { test: 'demo_Test.tag', args: { url: 'https://a.test/' }, iterations: 1 });
   writer.write({ type: 'initial-state', values: { seed: 7 } });
   const { browser, tap } = writer.launch(['--headless']);
+  tap.command({ id: 9, method: 'Browser.getVersion', params: {} });
+  tap.incoming({ id: 9, result: { product: 'HeadlessChrome/1' } });
   tap.command({ id: 1, method: 'Target.createTarget', params: { url: 'about:blank' } });
   tap.incoming({ id: 1, result: { targetId: 'T1' } });
   tap.incoming({ method: 'Target.targetCreated', params: { targetInfo: { targetId: 'T1' } } });
@@ -71,9 +75,11 @@ describe('the DevTools session log', () => {
     const dir = tempDir();
     const log = SessionLog.read(writeLog(dir));
     const misses: ReplayMiss[] = [];
-    const cdp = new CdpConnection(new LogReplayTransport(log, log.browsers[0]!, (miss) => misses.push(miss)));
+    const transport = new LogReplayTransport(log, log.browsers[0]!, (miss) => misses.push(miss));
+    const cdp = new CdpConnection(transport);
     const events: string[] = [];
     cdp.onEvent((event) => events.push(event.method));
+    await cdp.send('Browser.getVersion');
     await expect(cdp.send('Target.createTarget', { url: 'about:blank' })).resolves.toEqual({ targetId: 'T1' });
     await expect(cdp.send('Runtime.evaluate', { expression: 'z' }, { sessionId: 'S1' })).rejects.toThrow(
       /Runtime\.evaluate is not in .*; nearest logged command is Runtime\.evaluate at line \d+, differing in params\.expression: "x" → "z"/,
@@ -81,5 +87,36 @@ describe('the DevTools session log', () => {
     expect(misses).toHaveLength(1);
     expect(events).toEqual(['Target.targetCreated']);
     await expect(cdp.send('Runtime.evaluate', { expression: 'x' }, { sessionId: 'S1' })).resolves.toEqual({ result: { value: 'h'.repeat(10_000) } });
+    expect(transport.unsent().map((c) => c.params)).toEqual([{ expression: 'y' }]);
+  });
+
+  it('a test replaying its session gets its initial state back, and is told about logged commands it never sent', async () => {
+    const dir = tempDir();
+    const path = writeLog(dir);
+    class demo_Test extends Test {
+      runOnce(): void {}
+    }
+    const test = new demo_Test();
+    test.attach({ name: 'demo_Test.tag', outputDir: join(dir, 'replayed'), bindir: dir, tmpDir: dir, logger: createLogger([]), signal: new AbortController().signal, job: undefined });
+    process.env[DEVTOOLS_REPLAY_ENV] = path;
+    try {
+      const session = BrowserSession.forTest(test, {});
+      expect(session.replaying).toBe(true);
+      expect(session.initialState({ seed: 1, other: 2 })).toEqual({ seed: 7, other: 2 });
+      const misses = devtoolsReplayMisses();
+      misses.length = 0;
+      const browser = await session.launch();
+      await browser.cdp.send('Target.createTarget', { url: 'about:blank' });
+      await browser.close();
+      // This log has no Browser.close either: closing is a command the log does not hold.
+      expect(misses.map((m) => m.message)).toEqual([
+        expect.stringMatching(/^session replay: Browser\.close is not in .*; nearest logged command is Runtime\.evaluate at line \d+, differing in method/),
+        expect.stringMatching(/^the test closed browser 1 without sending 2 logged command\(s\) of .*devtools\.jsonl, the first Runtime\.evaluate at line \d+$/),
+      ]);
+      await expect(session.launch()).rejects.toThrow(/holds 1 browser session\(s\); the test launched browser 2/);
+      expect(existsSync(join(dir, 'replayed', 'devtools.jsonl'))).toBe(false);
+    } finally {
+      delete process.env[DEVTOOLS_REPLAY_ENV];
+    }
   });
 });
