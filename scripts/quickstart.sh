@@ -11,9 +11,12 @@ fi
 bash scripts/install-system-packages.sh
 [ -d node_modules ] || npm ci --no-audit --no-fund
 npm run build --silent
+# autoserv, run-remote, lab, recall, packager, … on PATH from any folder (links into npm's global bin folder).
+npm link --ignore-scripts --no-audit --no-fund >/dev/null
+export PATH="$(npm prefix -g)/bin:$PATH"   # already there on most installs; sudo may have trimmed it
 
 lab=qs$(( $$ % 100000 ))
-trap 'node bin/lab.js down --name "$lab" >/dev/null 2>&1 || true' EXIT
-node bin/lab.js up --name "$lab" --devices 1
-node bin/lab.js run --name "$lab" -- sh -c \
-  'node bin/run-remote.js --remote "${LAB_DEVICES%% *}" --ssh-key "$LAB_SSH_KEY" --known-hosts "$LAB_KNOWN_HOSTS" test_RecallServer -a "desktopui_UrlFetch num_iterations=3"'
+trap 'lab down --name "$lab" >/dev/null 2>&1 || true' EXIT
+lab up --name "$lab" --devices 1
+# Inside the lab, run-remote is on PATH and uses the lab's SSH key and known_hosts by default.
+lab run --name "$lab" -- sh -c 'run-remote --remote "${LAB_DEVICES%% *}" test_RecallServer -a "desktopui_UrlFetch num_iterations=3"'
