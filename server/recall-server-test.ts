@@ -46,6 +46,13 @@ export abstract class RecallServerTest<A extends RecallServerArgs = RecallServer
   readonly nameMap = new NameMap();
   /** How this machine reaches the device: its address there is the servers' address. */
   route: RouteToHost | undefined;
+  /**
+   * Playback: reject at the gateway everything of the device's traffic that Recall does not answer (other ports,
+   * QUIC, IPv6), so nothing of it leaves this machine. Set before `super.initialize`, or call `sealForPlayback()`
+   * later (after a recording iteration). @default false
+   */
+  hermetic = false;
+  #interception: DeviceInterception | undefined;
 
   #undo: { what: string; run: () => Promise<void> }[] = [];
   /** Client runs in flight: cleanup waits for them, so the device is restored before Recall goes away. */
@@ -103,9 +110,16 @@ export abstract class RecallServerTest<A extends RecallServerArgs = RecallServer
         ports.https = (await https.listen()).port;
       }
     }
-    const interception = await DeviceInterception.install(this.route, ports, logger);
+    const interception = (this.#interception = await DeviceInterception.install(this.route, ports, logger));
     this.onCleanup(`remove the iptables rules for ${this.route.address}`, () => interception.remove(logger));
+    if (this.hermetic) await interception.seal(logger);
     logger.info({ server: host, device: this.route.address, ports }, `Recall serves ${args.host.hostname} from ${host}`);
+  }
+
+  /** From now on, nothing of the device's traffic leaves this machine (see `hermetic`). Idempotent. */
+  async sealForPlayback(): Promise<void> {
+    this.hermetic = true;
+    await this.#interception?.seal(this.logger);
   }
 
   /** SHA-256 of the root certificate's DER, lower-case hex. */

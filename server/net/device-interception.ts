@@ -7,20 +7,23 @@
 import { reasonOf } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logging.js';
 import { currentNetns, isAlive, listStates, removeState, saveState, type InterceptionState } from './interception-state.js';
-import { installRedirect, listRedirectChains, newChainName, removeRedirect, type RedirectPorts } from './iptables-redirect.js';
+import { installHermetic, listHermeticChains, neighbourMac, removeHermetic } from './hermetic-rules.js';
+import { CHAIN_PREFIX, installRedirect, listRedirectChains, newChainName, removeRedirect, type RedirectPorts } from './iptables-redirect.js';
 import type { RouteToHost } from './route-lookup.js';
 import { holdSysctl, releaseSysctl } from './sysctl-holds.js';
 
 export class DeviceInterception {
   readonly state: InterceptionState;
+  readonly #route: RouteToHost;
   #removed = false;
 
-  private constructor(state: InterceptionState) {
+  private constructor(state: InterceptionState, route: RouteToHost) {
     this.state = state;
+    this.#route = route;
   }
 
   static async install(route: RouteToHost, ports: RedirectPorts, logger: Logger): Promise<DeviceInterception> {
-    const interception = new DeviceInterception({ chain: newChainName(), pid: process.pid, netns: currentNetns(), host: route.address, sysctls: [] });
+    const interception = new DeviceInterception({ chain: newChainName(), pid: process.pid, netns: currentNetns(), host: route.address, sysctls: [] }, route);
     const state = interception.state;
     await exclusive(async () => {
       try {
@@ -36,6 +39,31 @@ export class DeviceInterception {
     });
     logger.info({ chain: state.chain, host: route.address, ports, sysctls: state.sysctls }, `intercepting ${route.address}'s DNS, HTTP and HTTPS`);
     return interception;
+  }
+
+  /**
+   * Seals the device for playback (hermetic-rules.ts): every packet of it that Recall does not answer is rejected
+   * here instead of forwarded, IPv4 and IPv6, QUIC included. Undone with the rest by `remove` or a leftover sweep.
+   * Idempotent.
+   */
+  async seal(logger: Logger): Promise<void> {
+    if (this.state.hermetic || this.#removed) return;
+    const state = this.state;
+    await exclusive(async () => {
+      state.hermetic = true;
+      await saveState(state);
+      const mac = await neighbourMac(this.#route.address, this.#route.device);
+      try {
+        await installHermetic(state.chain, this.#route.address, mac);
+      } catch (error) {
+        await removeHermetic(state.chain).catch(() => {
+          // The state file still says hermetic: the next sweep tries again.
+        });
+        throw error;
+      }
+      if (mac) logger.info({ chain: state.chain, mac }, `sealed ${state.host} for playback: everything else it sends is rejected, IPv4 and IPv6`);
+      else logger.warn({ chain: state.chain }, `sealed ${state.host} for playback (IPv4 only: it has no MAC address on ${this.#route.device}, so its IPv6 does not pass through this machine as a neighbour)`);
+    });
   }
 
   /** Undoes every change, newest first; each step runs even when another failed. Idempotent. */
@@ -66,6 +94,7 @@ async function undoState(state: InterceptionState, logger: Logger): Promise<unkn
       logger.error({ err: error, chain: state.chain }, `could not ${what}: ${reasonOf(error)}`);
     }
   };
+  if (state.hermetic) await step(`remove the playback seal ${state.chain}`, () => removeHermetic(state.chain));
   await step(`remove iptables chain ${state.chain}`, () => removeRedirect(state.chain));
   for (const { key, previous } of [...state.sysctls].reverse()) {
     await step(`restore ${key}=${previous}`, () => releaseSysctl(state, key));
@@ -91,7 +120,15 @@ async function cleanupLeftoversNow(logger: Logger, options: { all?: boolean }): 
   }
   for (const { chain, pid } of await listRedirectChains()) {
     if (cleaned.includes(chain) || (!options.all && pid !== undefined && isAlive(pid))) continue;
+    await removeHermetic(chain);
     await removeRedirect(chain);
+    cleaned.push(chain);
+  }
+  // A seal whose nat chain is already gone (a run killed while removing).
+  for (const chain of await listHermeticChains(CHAIN_PREFIX)) {
+    const pid = Number(new RegExp(`^${CHAIN_PREFIX}(\\d+)-`).exec(chain)?.[1]);
+    if (cleaned.includes(chain) || (!options.all && pid > 0 && isAlive(pid))) continue;
+    await removeHermetic(chain);
     cleaned.push(chain);
   }
   if (cleaned.length > 0) logger.warn({ chains: cleaned }, `removed leftovers of earlier Recall runs: ${cleaned.join(', ')}`);

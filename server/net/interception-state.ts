@@ -17,6 +17,8 @@ export interface InterceptionState {
   netns: string;
   host: string;
   sysctls: { key: string; previous: string }[];
+  /** Set before the playback seal (filter chains rejecting what Recall does not answer) is made. */
+  hermetic?: boolean;
 }
 
 export function currentNetns(): string {

@@ -78,6 +78,7 @@ export class test_RecallServer extends RecallServerTest<RecallServerTestArgs> {
       this.dnsClient = new DNSClient({ logger: this.logger });
       this.httpClient = upstream;
     } else if (this.#mode === 'replay') {
+      this.hermetic = true;
       this.#usePlayback(await Archive.load(args.archive!).catch((error: unknown) => {
         throw new TestError(`cannot play back ${args.archive}: ${(error as Error).message}`, { cause: error });
       }));
@@ -112,6 +113,7 @@ export class test_RecallServer extends RecallServerTest<RecallServerTestArgs> {
       // The first iteration recorded; the rest play the recording back.
       await this.#save();
       this.#usePlayback(await Archive.load(this.archiveFile));
+      await this.sealForPlayback();
     }
     this.#playback?.reset();
     this.#before = { hits: this.#playback?.hits ?? 0, dnsMisses: this.#dnsPlayback?.missCount ?? 0, misses: this.#playback?.missMark() };

@@ -22,6 +22,8 @@ describe.skipIf(!isRoot)('DeviceInterception shared by several devices and runs 
     execFileSync('ip', ['-n', namespace, 'link', 'set', 'd0', 'up']);
     execFileSync('ip', ['-n', namespace, 'link', 'set', 'd1', 'up']);
     inNamespace('sh', '-c', 'echo 1 > /proc/sys/net/ipv4/conf/all/send_redirects; echo 1 > /proc/sys/net/ipv4/conf/d0/send_redirects');
+    // One "device" with a known MAC address (an on-link neighbour); 198.18.50.3 has none.
+    inNamespace('ip', 'neigh', 'add', '198.18.50.2', 'lladdr', '02:00:00:00:50:02', 'dev', 'd0', 'nud', 'permanent');
   });
 
   afterAll(() => {
@@ -55,7 +57,7 @@ describe.skipIf(!isRoot)('DeviceInterception shared by several devices and runs 
     };
   }
 
-  const state = async (run: ReturnType<typeof startRun>) => (await run.send('state', { device: 'd0' })) as { nat: string; all: string; device: string };
+  const state = async (run: ReturnType<typeof startRun>) => (await run.send('state', { device: 'd0' })) as { nat: string; filter: string; filter6: string; all: string; device: string };
   const jumpsFor = (nat: string) => [...nat.matchAll(/^-A PREROUTING -s (\S+)\/32 .* -j RECALL-\S+$/gm)].map((m) => m[1]).sort();
 
   it('keeps every device of a job intercepted until its own end, and redirects off until the last one ends', async () => {
@@ -95,5 +97,31 @@ describe.skipIf(!isRoot)('DeviceInterception shared by several devices and runs 
     expect(now.nat).not.toMatch(/RECALL-/);
     expect([now.all, now.device]).toEqual(['1', '1']);
     first.child.stdin!.end();
+  });
+
+  it('seals devices for playback in the filter tables, IPv6 by MAC, and a killed run\'s seal is swept', async () => {
+    const run = startRun();
+    await run.send('install', { addresses: ['198.18.50.2', '198.18.50.3'], device: 'd0' });
+    await run.send('seal', { addresses: ['198.18.50.2', '198.18.50.3'] });
+    await run.send('seal', { addresses: ['198.18.50.2'] });
+    const now = await state(run);
+    const forward = (rules: string) => [...rules.matchAll(/^-A FORWARD (.*) -j (RECALL-\S+)$/gm)].map((m) => m[1]!.replace(/ -m comment .*/, ''));
+    expect(forward(now.filter).sort()).toEqual(['-s 198.18.50.2/32', '-s 198.18.50.3/32']);
+    expect(forward(now.filter6)).toEqual(['-m mac --mac-source 02:00:00:00:50:02']);
+    // Per chain: QUIC refused with port unreachable, other TCP reset, anything else rejected.
+    const chain = /-j (RECALL-\S+)$/m.exec(now.filter6)![1]!;
+    expect(now.filter).toContain(`-A ${chain} -p udp -m udp --dport 443 -m comment`);
+    expect(now.filter).toMatch(new RegExp(`-A ${chain} -p tcp -m comment .* -j REJECT --reject-with tcp-reset`));
+    expect(now.filter6).toMatch(new RegExp(`-A ${chain} -m comment .* -j REJECT --reject-with icmp6-port-unreachable`));
+
+    await run.send('remove', { addresses: ['198.18.50.3'] });
+    expect(forward((await state(run)).filter)).toEqual(['-s 198.18.50.2/32']);
+    run.child.kill('SIGKILL');
+    await new Promise((resolve) => run.child.once('close', resolve));
+    const next = startRun();
+    expect(await next.send('cleanup')).toHaveLength(1);
+    const after = await state(next);
+    expect(after.nat + after.filter + after.filter6).not.toMatch(/RECALL-/);
+    next.child.stdin!.end();
   });
 });

@@ -1,0 +1,95 @@
+/**
+ * Seals a device in playback: whatever of its traffic Recall does not answer itself is rejected at the
+ * gateway instead of being forwarded. The REDIRECT rules (iptables-redirect.ts) take its DNS, HTTP and HTTPS
+ * before routing; everything still on its way through this machine passes the filter table's FORWARD chain,
+ * where a chain of the device's own (same name as its nat chain) rejects it:
+ *
+ * - UDP/443 (QUIC) with ICMP port unreachable, so browsers fall back to TCP, where Recall answers;
+ * - any other TCP with a reset and anything else with ICMP port unreachable: the client fails at once
+ *   instead of waiting for a timeout;
+ * - IPv6, which REDIRECT does not cover, matched by the device's MAC address (its IPv6 addresses are its own
+ *   to choose): rejected in ip6tables' FORWARD chain, so a recorded AAAA answer or a literal cannot go around
+ *   Recall. A device that is not on a link of this machine has no MAC here; its IPv6 does not pass through us
+ *   as a neighbour, and the log says so.
+ *
+ * Traffic the device sends to this machine itself (INPUT) is not touched: it does not leave the server.
+ */
+import { execa } from 'execa';
+import { IptablesError } from './iptables-redirect.js';
+
+const COMMENT_PREFIX = 'autotest-recall';
+type Tool = 'iptables' | 'ip6tables';
+
+async function table(tool: Tool, args: string[], options: { allowFailure?: boolean } = {}): Promise<{ ok: boolean; stdout: string }> {
+  const result = await execa(tool, ['-w', '-t', 'filter', ...args], { reject: false });
+  if (result.exitCode !== 0 && !options.allowFailure) {
+    const missing = (result as { code?: string }).code === 'ENOENT';
+    throw new IptablesError(
+      'ERR_RECALL_IPTABLES',
+      missing ? `${tool} is not installed: install it (apt-get install iptables)` : `${tool} -t filter ${args.join(' ')} failed: ${(result.stderr || result.stdout).trim()}`,
+    );
+  }
+  return { ok: result.exitCode === 0, stdout: result.stdout };
+}
+
+function comment(chain: string): string[] {
+  return ['-m', 'comment', '--comment', `${COMMENT_PREFIX} ${chain} pid=${process.pid}`];
+}
+
+/** The device's MAC address from the neighbour table, when it is on a link of this machine. */
+export async function neighbourMac(address: string, device: string): Promise<string | undefined> {
+  const show = async () => (await execa('ip', ['neigh', 'show', address, 'dev', device], { reject: false })).stdout;
+  let line = await show();
+  if (!/lladdr/.test(line)) {
+    // No entry yet (or a failed one): one ping makes the kernel resolve it.
+    await execa('ping', ['-c', '1', '-W', '1', '-I', device, address], { reject: false });
+    line = await show();
+  }
+  return /\blladdr ([0-9a-f:]{17})\b/i.exec(line)?.[1]?.toLowerCase();
+}
+
+/** Creates the device's filter chains (IPv4 by source address, IPv6 by MAC when known) and hooks them into FORWARD. */
+export async function installHermetic(chain: string, source: string, mac: string | undefined): Promise<void> {
+  await table('iptables', ['-N', chain]);
+  await table('iptables', ['-A', chain, '-p', 'udp', '--dport', '443', ...comment(chain), '-j', 'REJECT', '--reject-with', 'icmp-port-unreachable']);
+  await table('iptables', ['-A', chain, '-p', 'tcp', ...comment(chain), '-j', 'REJECT', '--reject-with', 'tcp-reset']);
+  await table('iptables', ['-A', chain, ...comment(chain), '-j', 'REJECT', '--reject-with', 'icmp-port-unreachable']);
+  await table('iptables', ['-I', 'FORWARD', '-s', source, ...comment(chain), '-j', chain]);
+  if (!mac) return;
+  await table('ip6tables', ['-N', chain]);
+  await table('ip6tables', ['-A', chain, '-p', 'tcp', ...comment(chain), '-j', 'REJECT', '--reject-with', 'tcp-reset']);
+  await table('ip6tables', ['-A', chain, ...comment(chain), '-j', 'REJECT', '--reject-with', 'icmp6-port-unreachable']);
+  await table('ip6tables', ['-I', 'FORWARD', '-m', 'mac', '--mac-source', mac, ...comment(chain), '-j', chain]);
+}
+
+/** Removes the jumps and chains of `chain` from both tools' filter tables; parts already gone are not errors. */
+export async function removeHermetic(chain: string): Promise<void> {
+  for (const tool of ['iptables', 'ip6tables'] as const) {
+    const rules = await table(tool, ['-S', 'FORWARD'], { allowFailure: tool === 'ip6tables' });
+    for (const line of rules.stdout.split('\n')) {
+      if (line.startsWith('-A FORWARD') && line.includes(`-j ${chain}`) && line.includes(COMMENT_PREFIX)) {
+        await table(tool, ['-D', ...splitRule(line.slice(3))]);
+      }
+    }
+    const chains = await table(tool, ['-S'], { allowFailure: tool === 'ip6tables' });
+    if (chains.stdout.split('\n').includes(`-N ${chain}`)) {
+      await table(tool, ['-F', chain]);
+      await table(tool, ['-X', chain]);
+    }
+  }
+}
+
+/** Names of our chains in either filter table (the leftover sweep removes those whose owner is gone). */
+export async function listHermeticChains(prefix: string): Promise<string[]> {
+  const names = new Set<string>();
+  for (const tool of ['iptables', 'ip6tables'] as const) {
+    const all = await table(tool, ['-S'], { allowFailure: true });
+    for (const m of all.stdout.matchAll(new RegExp(`^-N (${prefix}[\\w-]+)$`, 'gm'))) names.add(m[1]!);
+  }
+  return [...names];
+}
+
+/** Splits an `iptables -S` rule into arguments, keeping quoted comments whole. */
+function splitRule(rule: string): string[] {
+  return [...rule.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
+}
