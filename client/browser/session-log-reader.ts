@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { AutotestError } from '../../lib/errors.js';
 import {
   internalize,
+  payloadDigest,
   PAYLOAD_DIR,
   SESSION_LOG_FORMAT,
   SESSION_LOG_VERSION,
@@ -75,7 +76,10 @@ export class SessionLog {
       if (line === 1) header = checkHeader(path, record);
       else if (typeof record !== 'object' || record === null || !RECORD_TYPES.has(record.type)) {
         throw new SessionLogError('ERR_SESSION_LOG_CORRUPT', `${path} line ${line}: expected a record with type ${[...RECORD_TYPES].join('|')}, got ${JSON.stringify(raw.slice(0, 80))}`);
-      } else if (record.type === 'initial-state') initialState = { ...initialState, ...record.values };
+      }
+      const problem = line === 1 ? undefined : shapeProblem(record);
+      if (problem) throw new SessionLogError('ERR_SESSION_LOG_CORRUPT', `${path} line ${line}: ${problem}`);
+      if (record.type === 'initial-state') initialState = { ...initialState, ...record.values };
       else if (record.type === 'launch') browsers.set(record.browser, { browser: record.browser, flags: record.flags, records: [] });
       else if (record.type === 'command' || record.type === 'response' || record.type === 'event') {
         const owner = browsers.get(record.browser);
@@ -87,17 +91,35 @@ export class SessionLog {
     return new SessionLog(path, header, initialState, [...browsers.values()]);
   }
 
-  /** The text of a large payload, from its side file. */
+  /** The text of a large payload, from its side file (checked against its digest: the folder may come from a device). */
   loadPayload(digest: string): string {
+    if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new SessionLogError('ERR_SESSION_LOG_PAYLOAD', `${this.path}: payload reference ${JSON.stringify(digest.slice(0, 80))} is not sha256:<64 hex digits>`);
     const file = join(dirname(this.path), PAYLOAD_DIR, digest.replace(':', '-'));
     if (!existsSync(file)) throw new SessionLogError('ERR_SESSION_LOG_PAYLOAD', `${file} is missing: the log refers to payload ${digest} kept beside it; copy the whole results folder`);
-    return readFileSync(file, 'utf8');
+    const text = readFileSync(file, 'utf8');
+    if (payloadDigest(text) !== digest) throw new SessionLogError('ERR_SESSION_LOG_PAYLOAD', `${file} does not hold what the log refers to (its SHA-256 differs): the side file was changed`);
+    return text;
   }
 
   /** `value` with its payload references replaced by their text. */
   resolve<T>(value: T): T {
     return internalize(value, (digest) => this.loadPayload(digest)) as T;
   }
+}
+
+const isObject = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** What is wrong with a record's fields, or undefined. */
+function shapeProblem(record: SessionRecord): string | undefined {
+  if (record.type === 'header') return 'a second header: two logs were joined';
+  if (record.type === 'initial-state') return isObject(record.values) ? undefined : 'initial-state without a values object';
+  if (!Number.isInteger(record.browser) || record.browser < 1) return `${record.type} with browser ${JSON.stringify(record.browser)}, expected a number from 1`;
+  if (record.type === 'launch') return Array.isArray(record.flags) ? undefined : 'launch without a flags list';
+  if ((record.type === 'command' || record.type === 'response') && !Number.isInteger(record.id)) return `${record.type} with id ${JSON.stringify(record.id)}, expected a whole number`;
+  if ((record.type === 'command' || record.type === 'event') && (typeof record.method !== 'string' || !isObject(record.params))) return `${record.type} without a method name and a params object`;
+  if ((record.type === 'command' || record.type === 'event') && record.sessionId !== undefined && typeof record.sessionId !== 'string') return `${record.type} with a sessionId that is not a string`;
+  if (record.type === 'response' && !isObject(record.result) === !isObject(record.error)) return 'response with neither or both of result and error';
+  return undefined;
 }
 
 function checkHeader(path: string, record: unknown): HeaderRecord {

@@ -59,6 +59,19 @@ describe('the DevTools session log', () => {
     expect(() => SessionLog.read(path)).toThrow(/is a version 9 session log; this autotest reads version 1/);
     writeFileSync(path, [lines[0], lines[3]!.replace('"browser":1', '"browser":5'), ''].join('\n'));
     expect(() => SessionLog.read(path)).toThrow(/line 2: a command of browser 5, which was never launched/);
+    writeFileSync(path, [lines[0], lines[0], ''].join('\n'));
+    expect(() => SessionLog.read(path)).toThrow(/line 2: a second header: two logs were joined/);
+    writeFileSync(path, [lines[0], lines[2], lines[3]!.replace('"method":"Browser.getVersion"', '"method":7'), ''].join('\n'));
+    expect(() => SessionLog.read(path)).toThrow(/line 3: command without a method name and a params object/);
+  });
+
+  it('refuses payload references that leave the side-file folder, and side files that were changed', () => {
+    const dir = tempDir();
+    const log = SessionLog.read(writeLog(dir));
+    expect(() => log.loadPayload('sha256:../../../etc/passwd')).toThrow(/payload reference "sha256:..\/..\/..\/etc\/passwd" is not sha256:<64 hex digits>/);
+    const [file] = readdirSync(join(dir, 'devtools-payloads'));
+    writeFileSync(join(dir, 'devtools-payloads', file!), 'other');
+    expect(() => log.loadPayload(file!.replace('-', ':'))).toThrow(/does not hold what the log refers to \(its SHA-256 differs\)/);
   });
 
   it('learns new IDs from answers and events and writes them into later commands', () => {
