@@ -4,6 +4,7 @@
  *              [--allow-local-upstreams]
  * recall ls|show|stats ARCHIVE [--method M] [--host H] [--path PREFIX] [--status CODE|Nxx]   (ls --dns)
  * recall export ARCHIVE OUTPUT [filters]      recall merge OUTPUT INPUT…      recall recover ARCHIVE
+ * recall import HAR OUTPUT   (a HAR from a browser or proxy, as a Recall archive)
  *
  * Runs Recall's DNS, HTTP and HTTPS servers standalone ("static server, custom client"), and inspects archives.
  * Errors print one line on stderr and exit 1. `serve` saves the archive (record mode) on SIGINT or SIGTERM.
@@ -12,6 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { silentLogger } from '../../lib/logging.js';
 import { raiseDescriptorLimit } from '../../lib/recall/descriptor-limit.js';
+import { bodyView } from '../../lib/recall/body-label.js';
 import { Command, Option } from 'commander';
 import { reasonOf, isAutotestError } from '../../lib/errors.js';
 import {
@@ -83,16 +85,11 @@ async function selected(file: string, filter: ExchangeFilter): Promise<Archive> 
 }
 
 function bodyText(exchange: RecordedExchange, which: 'request' | 'response'): string {
-  const part = exchange[which];
-  if (part.body.length === 0) return '';
-  const encoded = part.headers.some(
-    ([n, v]) => n.toLowerCase() === 'content-encoding' && v.trim() !== '' && v.trim() !== 'identity',
-  );
-  const text = part.body.toString('utf8');
-  if (encoded || !Buffer.from(text, 'utf8').equals(part.body))
-    return `[${part.body.length} bytes, not text: stored as base64]`;
+  const { text, label } = bodyView(exchange[which]);
+  if (text === undefined) return label;
   const shown = printableBlock(text.slice(0, 4096));
-  return text.length > 4096 ? `${shown}\n[… ${text.length - 4096} more characters]` : shown;
+  const body = text.length > 4096 ? `${shown}\n[… ${text.length - 4096} more characters]` : shown;
+  return label ? `${label}\n${body}` : body;
 }
 
 function show(exchange: RecordedExchange): void {
@@ -303,6 +300,21 @@ withFilters(
     out(`wrote ${archive.size} exchanges to ${output}`);
   }),
 );
+
+program
+  .command('import')
+  .description(
+    'convert a HAR exported by a browser or proxy (Chrome, Firefox, Safari, mitmproxy, Charles, Insomnia, Polly.js) into a Recall archive; entries that cannot be played back are skipped with a warning',
+  )
+  .argument('<har>')
+  .argument('<output>')
+  .action(
+    run(async (file: string, output: string) => {
+      const archive = await Archive.load(file, { onWarning: warn });
+      await archive.save(output);
+      out(`imported ${archive.size} exchanges from ${file} into ${output}`);
+    }),
+  );
 
 program
   .command('merge')
