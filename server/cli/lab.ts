@@ -1,5 +1,6 @@
 /**
- * lab up [--devices N] [--name NAME] | lab run [--name NAME] -- COMMAND… | lab status [--name NAME] [--json] | lab down [--name NAME]
+ * lab up [--devices N] [--servers S] [--name NAME] | lab run [--server N] [--name NAME] -- COMMAND… |
+ * lab status [--name NAME] [--json] | lab inventory [--name NAME] | lab down [--name NAME]
  *
  * Builds, uses and removes the virtual lab (docs/lab.md). Needs root. Exit codes: 0 done; 1 failed;
  * `lab run` exits with the command's own status.
@@ -7,6 +8,7 @@
 import { Command, Option } from 'commander';
 import { isAutotestError, reasonOf } from '../../lib/errors.js';
 import { Lab, type LabStatus } from '../lab/lab.js';
+import { labInventory } from '../lab/lab-inventory.js';
 import { assertRoot } from '../lab/lab-errors.js';
 
 const nameOption = (): Option =>
@@ -15,11 +17,18 @@ const stateOption = (): Option =>
   new Option('--state-root <dir>', "folder of labs' state").default('/var/lib/autotest-lab');
 
 function printStatus(status: LabStatus): void {
+  const several = status.servers.length > 1;
   const lines = [
     `lab ${status.name}`,
-    `  server      ${status.serverNamespace}  ${status.serverAddress} (devices' gateway), ${status.managementAddress} (management)`,
+    ...status.servers.map(
+      (s) =>
+        `  ${(several ? s.name : 'server').padEnd(10)}  ${s.namespace}  ${s.address} (devices' gateway), ${s.managementAddress} (management)` +
+        (several ? `, ${s.upstreamAddress} (from other servers)` : ''),
+    ),
     ...status.devices.map(
-      (d) => `  ${d.name.padEnd(10)}  ${d.namespace}  ${d.address}  hostname ${d.hostname}`,
+      (d) =>
+        `  ${d.name.padEnd(10)}  ${d.namespace}  ${d.address}  hostname ${d.hostname}` +
+        (several ? `  gateway server${d.server} (${d.gateway})` : ''),
     ),
     `  internet    ${status.internet.namespace}  DNS ${status.internet.dnsAddress}`,
     `  sites       ${status.internet.sites.join(' ')}`,
@@ -41,14 +50,29 @@ async function main(): Promise<void> {
     .command('up')
     .description('build a lab: server, devices with sshd, and an internet with DNS and HTTP(S) sites')
     .addOption(new Option('-d, --devices <n>', 'number of devices').default(1).argParser(Number))
+    .addOption(
+      new Option(
+        '-s, --servers <n>',
+        'number of server namespaces, each the gateway of its share of the devices',
+      )
+        .default(1)
+        .argParser(Number),
+    )
     .addOption(nameOption())
     .addOption(stateOption())
     .option('--json', 'print the status as JSON')
-    .action(async (opts: { devices: number; name: string; stateRoot: string; json?: boolean }) => {
-      const lab = await Lab.up({ name: opts.name, devices: opts.devices, stateRoot: opts.stateRoot });
-      if (opts.json) process.stdout.write(`${JSON.stringify(lab.status(), null, 2)}\n`);
-      else printStatus(lab.status());
-    });
+    .action(
+      async (opts: { devices: number; servers: number; name: string; stateRoot: string; json?: boolean }) => {
+        const lab = await Lab.up({
+          name: opts.name,
+          devices: opts.devices,
+          servers: opts.servers,
+          stateRoot: opts.stateRoot,
+        });
+        if (opts.json) process.stdout.write(`${JSON.stringify(lab.status(), null, 2)}\n`);
+        else printStatus(lab.status());
+      },
+    );
 
   program
     .command('status')
@@ -68,12 +92,24 @@ async function main(): Promise<void> {
       'run a command in the server namespace with LAB_NAME, LAB_DEVICES, LAB_SSH_KEY and LAB_KNOWN_HOSTS set',
     )
     .argument('<command...>', 'the command, after --')
+    .addOption(new Option('--server <n>', "run in server N's namespace").default(1).argParser(Number))
     .addOption(nameOption())
     .addOption(stateOption())
-    .action(async (command: string[], opts: { name: string; stateRoot: string }) => {
+    .action(async (command: string[], opts: { name: string; stateRoot: string; server: number }) => {
       const lab = await Lab.load(opts.name, { stateRoot: opts.stateRoot });
-      const result = await lab.run(command, { stdio: 'inherit' });
+      const result = await lab.run(command, { stdio: 'inherit', server: opts.server });
       process.exitCode = result.exitCode;
+    });
+
+  program
+    .command('inventory')
+    .description(
+      "print an inventory (YAML) of the lab's devices for atest and the drones: one drone per server",
+    )
+    .addOption(nameOption())
+    .addOption(stateOption())
+    .action(async (opts: { name: string; stateRoot: string }) => {
+      process.stdout.write(labInventory((await Lab.load(opts.name, { stateRoot: opts.stateRoot })).status()));
     });
 
   program

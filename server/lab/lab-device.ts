@@ -128,7 +128,17 @@ export async function prepareDevice(
   const nssDb = `sql:${join(dir, 'home/.pki/nssdb')}`;
   await mkdir(join(dir, 'home/.pki/nssdb'), { recursive: true, mode: 0o700 });
   await system('certutil', ['-N', '-d', nssDb, '--empty-password']);
-  await system('certutil', ['-A', '-d', nssDb, '-t', 'C,,', '-n', 'autotest lab public CA', '-i', caCertPath]);
+  await system('certutil', [
+    '-A',
+    '-d',
+    nssDb,
+    '-t',
+    'C,,',
+    '-n',
+    'autotest lab public CA',
+    '-i',
+    caCertPath,
+  ]);
   const hostKeyPublic = (await readFile(join(dir, 'ssh_host_ed25519_key.pub'), 'utf8')).trim();
   return { dir, hostKeyPublic };
 }

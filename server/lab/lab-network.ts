@@ -2,17 +2,23 @@
  * The lab's namespaces and links (see lab-plan.ts for the addresses). The server namespace is the devices'
  * gateway and forwards between them and the internet namespace; no namespace has a route out of the machine.
  */
-import type { LabPlan } from './lab-plan.js';
+import type { LabPlan, ServerPlan } from './lab-plan.js';
 import { inNamespace, ip, system } from './system-command.js';
 
 /** True when the root namespace already routes a slot's device subnet (another lab, or a stale one). */
 export async function subnetInUse(plan: Pick<LabPlan, 'deviceSubnet'>): Promise<boolean> {
-  return (await ip(undefined, '-4', 'route', 'show', plan.deviceSubnet)).trim() !== '';
+  // `root`: any route inside the /24, including the /25 and /26 blocks of a lab with several servers.
+  return (await ip(undefined, '-4', 'route', 'show', 'root', plan.deviceSubnet)).trim() !== '';
 }
 
 /** Every namespace of the plan, server first. */
 export function namespacesOf(plan: LabPlan): string[] {
-  return [plan.serverNamespace, plan.internetNamespace, ...plan.devices.map((d) => d.namespace)];
+  return [
+    plan.serverNamespace,
+    plan.internetNamespace,
+    ...plan.servers.slice(1).map((s) => s.namespace),
+    ...plan.devices.map((d) => d.namespace),
+  ];
 }
 
 /** Creates the namespaces; `created` is called after each, so a crash leaves a record of it. */
@@ -27,20 +33,21 @@ export async function createNamespaces(
   }
 }
 
-export async function buildServer(plan: LabPlan): Promise<void> {
-  const srv = plan.serverNamespace;
+export async function buildServer(server: ServerPlan): Promise<void> {
+  const srv = server.namespace;
+  const prefix = server.deviceSubnet.split('/')[1]!;
   // Forwarding is per namespace: this touches the server namespace only, never the machine's own setting.
   await inNamespace(srv, 'sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
   await ip(srv, 'link', 'add', 'br0', 'type', 'bridge');
-  await ip(srv, 'addr', 'add', `${plan.serverAddress}/24`, 'dev', 'br0');
+  await ip(srv, 'addr', 'add', `${server.address}/${prefix}`, 'dev', 'br0');
   await ip(srv, 'link', 'set', 'br0', 'up');
 
-  // Management link: the only change in the root namespace, and a route for the device subnet alone.
+  // Management link: the only change in the root namespace, and a route for the device block alone.
   await ip(
     undefined,
     'link',
     'add',
-    plan.managementLink,
+    server.managementLink,
     'type',
     'veth',
     'peer',
@@ -49,60 +56,79 @@ export async function buildServer(plan: LabPlan): Promise<void> {
     'netns',
     srv,
   );
-  await ip(undefined, 'addr', 'add', `${plan.rootAddress}/30`, 'dev', plan.managementLink);
-  await ip(undefined, 'link', 'set', plan.managementLink, 'up');
-  await ip(srv, 'addr', 'add', `${plan.managementAddress}/30`, 'dev', 'mgmt0');
+  await ip(undefined, 'addr', 'add', `${server.rootAddress}/30`, 'dev', server.managementLink);
+  await ip(undefined, 'link', 'set', server.managementLink, 'up');
+  await ip(srv, 'addr', 'add', `${server.managementAddress}/30`, 'dev', 'mgmt0');
   await ip(srv, 'link', 'set', 'mgmt0', 'up');
   await ip(
     undefined,
     'route',
     'add',
-    plan.deviceSubnet,
+    server.deviceSubnet,
     'via',
-    plan.managementAddress,
+    server.managementAddress,
     'dev',
-    plan.managementLink,
+    server.managementLink,
   );
 }
 
 export async function buildInternet(plan: LabPlan): Promise<void> {
-  const srv = plan.serverNamespace;
   const net = plan.internetNamespace;
-  await ip(
-    undefined,
-    'link',
-    'add',
-    'up0',
-    'netns',
-    srv,
-    'type',
-    'veth',
-    'peer',
-    'name',
-    'eth0',
-    'netns',
-    net,
-  );
-  await ip(srv, 'addr', 'add', `${plan.internetServerSide}/25`, 'dev', 'up0');
-  await ip(srv, 'link', 'set', 'up0', 'up');
+  for (const server of plan.servers) {
+    await ip(
+      undefined,
+      'link',
+      'add',
+      'up0',
+      'netns',
+      server.namespace,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      server.internetInterface,
+      'netns',
+      net,
+    );
+    const linkPrefix = server.index === 1 ? 25 : 29;
+    await ip(server.namespace, 'addr', 'add', `${server.upstreamAddress}/${linkPrefix}`, 'dev', 'up0');
+    await ip(server.namespace, 'link', 'set', 'up0', 'up');
+    if (server.index > 1)
+      await ip(net, 'addr', 'add', `${server.internetPeer}/29`, 'dev', server.internetInterface);
+  }
   const addresses = new Set([plan.dnsAddress, ...plan.sites.map((s) => s.address)]);
   for (const address of addresses) await ip(net, 'addr', 'add', `${address}/25`, 'dev', 'eth0');
-  await ip(net, 'link', 'set', 'eth0', 'up');
-  // Routes back to the lab only: replies to devices and to the management link go through the server.
-  await ip(net, 'route', 'add', plan.deviceSubnet, 'via', plan.internetServerSide);
-  await ip(
-    net,
-    'route',
-    'add',
-    `${plan.rootAddress.replace(/\.\d+$/, '.252')}/30`,
-    'via',
-    plan.internetServerSide,
-  );
+  for (const server of plan.servers) await ip(net, 'link', 'set', server.internetInterface, 'up');
+  // Routes back to the lab only: replies to devices and to the management links go through their server.
+  for (const server of plan.servers) {
+    await ip(net, 'route', 'add', server.deviceSubnet, 'via', server.upstreamAddress);
+    await ip(net, 'route', 'add', server.managementSubnet, 'via', server.upstreamAddress);
+  }
+  if (plan.servers.length > 1) await connectServers(plan);
+}
+
+/**
+ * With several servers, each reaches the internet and the other servers' devices through the internet
+ * namespace, which forwards between its links (in its own namespace only).
+ */
+async function connectServers(plan: LabPlan): Promise<void> {
+  await inNamespace(plan.internetNamespace, 'sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
+  const otherLinks = `${plan.internetServerSide.replace(/\.\d+$/, '.128')}/25`;
+  for (const server of plan.servers) {
+    if (server.index === 1)
+      await ip(server.namespace, 'route', 'add', otherLinks, 'via', server.internetPeer);
+    else await ip(server.namespace, 'route', 'add', plan.internetSubnet, 'via', server.internetPeer);
+    for (const other of plan.servers) {
+      if (other !== server)
+        await ip(server.namespace, 'route', 'add', other.deviceSubnet, 'via', server.internetPeer);
+    }
+  }
 }
 
 export async function buildDevice(plan: LabPlan, index: number): Promise<void> {
   const device = plan.devices[index];
   if (!device) return;
+  const server = plan.servers[device.server - 1]!;
   const port = `d${index + 1}`;
   await ip(
     undefined,
@@ -110,7 +136,7 @@ export async function buildDevice(plan: LabPlan, index: number): Promise<void> {
     'add',
     port,
     'netns',
-    plan.serverNamespace,
+    server.namespace,
     'type',
     'veth',
     'peer',
@@ -119,11 +145,18 @@ export async function buildDevice(plan: LabPlan, index: number): Promise<void> {
     'netns',
     device.namespace,
   );
-  await ip(plan.serverNamespace, 'link', 'set', port, 'master', 'br0');
-  await ip(plan.serverNamespace, 'link', 'set', port, 'up');
-  await ip(device.namespace, 'addr', 'add', `${device.address}/24`, 'dev', 'eth0');
+  await ip(server.namespace, 'link', 'set', port, 'master', 'br0');
+  await ip(server.namespace, 'link', 'set', port, 'up');
+  await ip(
+    device.namespace,
+    'addr',
+    'add',
+    `${device.address}/${server.deviceSubnet.split('/')[1]!}`,
+    'dev',
+    'eth0',
+  );
   await ip(device.namespace, 'link', 'set', 'eth0', 'up');
-  await ip(device.namespace, 'route', 'add', 'default', 'via', plan.serverAddress);
+  await ip(device.namespace, 'route', 'add', 'default', 'via', device.gateway);
 }
 
 /** Namespaces whose names start with the lab's prefix (what `lab down` removes even without a state file). */

@@ -17,6 +17,8 @@ export interface LabState {
   readonly name: string;
   readonly slot: number;
   readonly deviceCount: number;
+  /** Server namespaces (absent in state files of labs made before there could be several: 1). */
+  readonly serverCount?: number;
   readonly stateDir: string;
   readonly createdAt: string;
   /** Network namespaces created so far. */
@@ -70,12 +72,19 @@ export async function readState(stateRoot: string, name: string): Promise<LabSta
   return state;
 }
 
-export function newState(stateRoot: string, name: string, slot: number, deviceCount: number): LabState {
+export function newState(
+  stateRoot: string,
+  name: string,
+  slot: number,
+  deviceCount: number,
+  serverCount = 1,
+): LabState {
   return {
     version: STATE_VERSION,
     name,
     slot,
     deviceCount,
+    serverCount,
     stateDir: labDir(stateRoot, name),
     createdAt: new Date().toISOString(),
     namespaces: [],

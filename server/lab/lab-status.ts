@@ -19,6 +19,26 @@ export interface LabStatus {
     readonly namespace: string;
     readonly address: string;
     readonly hostname: string;
+    /** 1-based index of the device's gateway server (in `servers`). */
+    readonly server: number;
+    /** Its gateway's address. */
+    readonly gateway: string;
+  }[];
+  /** Every server namespace, server 1 first; a drone runs in each (`lab run --server N`). */
+  readonly servers: readonly {
+    readonly index: number;
+    /** `server1`, …: the drone name `lab inventory` gives it. */
+    readonly name: string;
+    readonly namespace: string;
+    /** The gateway address of its devices. */
+    readonly address: string;
+    readonly deviceSubnet: string;
+    /** Its address on its management link (reachable from the root namespace). */
+    readonly managementAddress: string;
+    /** Its address toward the internet namespace (reachable from every other server). */
+    readonly upstreamAddress: string;
+    /** Names of the devices it is the gateway of. */
+    readonly devices: readonly string[];
   }[];
   /** Private key that logs in as root on every device. */
   readonly sshKey: string;
@@ -44,6 +64,18 @@ export function labStatus(plan: LabPlan, dir: string): LabStatus {
       namespace: d.namespace,
       address: d.address,
       hostname: d.hostname,
+      server: d.server,
+      gateway: d.gateway,
+    })),
+    servers: plan.servers.map((s) => ({
+      index: s.index,
+      name: s.name,
+      namespace: s.namespace,
+      address: s.address,
+      deviceSubnet: s.deviceSubnet,
+      managementAddress: s.managementAddress,
+      upstreamAddress: s.upstreamAddress,
+      devices: plan.devices.filter((d) => d.server === s.index).map((d) => d.name),
     })),
     sshKey: join(dir, 'id_ed25519'),
     knownHosts: join(dir, 'known_hosts'),
@@ -56,26 +88,37 @@ export function labStatus(plan: LabPlan, dir: string): LabStatus {
   };
 }
 
-/** LAB_NAME, LAB_DEVICES (space-separated addresses), LAB_SSH_KEY, LAB_KNOWN_HOSTS, plus the server address, DNS and CA. */
-export function labEnvironment(status: LabStatus): Record<string, string> {
+/**
+ * LAB_NAME, LAB_DEVICES (space-separated addresses, every device), LAB_SSH_KEY, LAB_KNOWN_HOSTS, plus the server
+ * address, DNS and CA; LAB_SERVER (N) and LAB_SERVER_DEVICES (the devices server N is the gateway of).
+ */
+export function labEnvironment(status: LabStatus, serverIndex = 1): Record<string, string> {
+  const server = status.servers[serverIndex - 1];
+  const own = status.devices.filter((d) => d.server === serverIndex);
   return {
+    LAB_SERVER: String(serverIndex),
+    LAB_SERVER_DEVICES: own.map((d) => d.address).join(' '),
     LAB_NAME: status.name,
     LAB_DEVICES: status.devices.map((d) => d.address).join(' '),
     LAB_SSH_KEY: status.sshKey,
     LAB_KNOWN_HOSTS: status.knownHosts,
-    LAB_SERVER_ADDRESS: status.serverAddress,
+    LAB_SERVER_ADDRESS: server?.address ?? status.serverAddress,
     LAB_DNS: status.internet.dnsAddress,
     LAB_PUBLIC_CA: status.publicCaPath,
   };
 }
 
-export function serverEtcFolder(plan: LabPlan): string {
-  return `/etc/netns/${plan.serverNamespace}`;
+export function serverEtcFolder(namespace: string): string {
+  return `/etc/netns/${namespace}`;
 }
 
 /** The server namespace resolves through the internet DNS and trusts the lab CA, like a lab server on the web. */
-export async function configureServerNamespace(plan: LabPlan, caCertPath: string): Promise<void> {
-  const etc = serverEtcFolder(plan);
+export async function configureServerNamespace(
+  plan: LabPlan,
+  namespace: string,
+  caCertPath: string,
+): Promise<void> {
+  const etc = serverEtcFolder(namespace);
   await mkdir(etc, { recursive: true });
   await writeFile(
     join(etc, 'resolv.conf'),

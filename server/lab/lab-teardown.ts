@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../lib/logging.js';
 import { listLabNamespaces, namespacePids } from './lab-network.js';
-import { namespacePrefix } from './lab-plan.js';
+import { MAX_SERVERS, namespacePrefix } from './lab-plan.js';
 import { labDir, readState, releaseSlots } from './lab-state.js';
 import { system } from './system-command.js';
 
@@ -82,12 +82,14 @@ export async function teardownLab({ stateRoot, name, logger }: TeardownOptions):
     if ((await listLabNamespaces(namespace)).includes(namespace))
       problems.push(`namespace ${namespace} not removed: ${out}`);
   }
-  // The management link is the only link in the root namespace; its route goes with it.
-  const mgmt = `${name}-mgmt`;
-  if ((await system('ip', ['-o', 'link', 'show', 'dev', mgmt], { allowFailure: true })).trim()) {
-    await system('ip', ['link', 'del', mgmt], { allowFailure: true });
+  // Management links are the only links in the root namespace (one per server); their routes go with them.
+  for (const suffix of ['', ...Array.from({ length: MAX_SERVERS - 1 }, (_, i) => String(i + 2))]) {
+    const mgmt = `${name}-mgmt${suffix}`;
+    if ((await system('ip', ['-o', 'link', 'show', 'dev', mgmt], { allowFailure: true })).trim()) {
+      await system('ip', ['link', 'del', mgmt], { allowFailure: true });
+    }
+    await rm(`/etc/netns/${name}-srv${suffix}`, { recursive: true, force: true });
   }
-  await rm(`/etc/netns/${name}-srv`, { recursive: true, force: true });
   for (const path of state?.extraPaths ?? []) await rm(path, { recursive: true, force: true });
   await rmdir('/etc/netns').catch(() => {
     // Not empty (another lab, or someone else's namespace files) or already gone: leave it.

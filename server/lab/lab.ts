@@ -50,6 +50,8 @@ export interface LabUpOptions {
   readonly name?: string;
   /** Number of devices. @default 1 */
   readonly devices?: number;
+  /** Number of server namespaces, each the gateway of its share of the devices. @default 1 */
+  readonly servers?: number;
   /** Folder holding labs' state. @default /var/lib/autotest-lab */
   readonly stateRoot?: string;
   readonly logger?: Logger;
@@ -59,6 +61,8 @@ export interface LabRunOptions {
   /** 'inherit' for the CLI; 'pipe' (default) captures output. */
   readonly stdio?: 'inherit' | 'pipe';
   readonly env?: Readonly<Record<string, string>>;
+  /** Which server namespace runs the command (1-based). @default 1 */
+  readonly server?: number;
 }
 
 export interface LabRunResult {
@@ -89,14 +93,14 @@ export class Lab {
         `lab "${name}" already exists (state or namespaces ${namespacePrefix(name)}*); run \`lab down --name ${name}\` first or pick another --name`,
       );
     }
-    planLab(name, 1, options.devices ?? 1); // checks the device count before anything is created
+    planLab(name, 1, options.devices ?? 1, options.servers ?? 1); // checks the counts before anything is created
     await mkdir(labDir(stateRoot, name), { recursive: true, mode: 0o755 });
     // sshd's StrictModes: every folder above authorized_keys must be root's and not writable by others.
     await chmod(stateRoot, 0o755);
     await chmod(labDir(stateRoot, name), 0o755);
     const slot = await claimSlot(stateRoot, name, (candidate) => subnetInUse(planLab(name, candidate, 0)));
-    const plan = planLab(name, slot, options.devices ?? 1);
-    const state = newState(stateRoot, name, slot, plan.devices.length);
+    const plan = planLab(name, slot, options.devices ?? 1, options.servers ?? 1);
+    const state = newState(stateRoot, name, slot, plan.devices.length, plan.servers.length);
     const lab = new Lab(plan, stateRoot, logger);
     try {
       await writeState(stateRoot, state);
@@ -124,7 +128,7 @@ export class Lab {
         `lab "${name}" did not finish starting; run \`lab down --name ${name}\` and \`lab up\` again`,
       );
     return new Lab(
-      planLab(name, state.slot, state.deviceCount),
+      planLab(name, state.slot, state.deviceCount, state.serverCount ?? 1),
       stateRoot,
       (options.logger ?? silentLogger).child({ component: 'lab', lab: name }),
     );
@@ -158,17 +162,24 @@ export class Lab {
   }
 
   /** Environment a command run in the lab gets: LAB_NAME, LAB_DEVICES, LAB_SSH_KEY, LAB_KNOWN_HOSTS, … */
-  environment(): Record<string, string> {
-    return labEnvironment(this.status());
+  environment(server = 1): Record<string, string> {
+    return labEnvironment(this.status(), server);
   }
 
-  /** Runs a command in the server namespace with the lab's environment. Never throws for a non-zero exit. */
+  /** Runs a command in a server namespace (server 1 unless told) with the lab's environment. Never throws for a non-zero exit. */
   async run(command: readonly string[], options: LabRunOptions = {}): Promise<LabRunResult> {
     if (command.length === 0)
       throw new LabError('ERR_LAB_OPTIONS', 'lab run needs a command, e.g. `lab run -- ping -c1 198.18.1.2`');
-    const result = await execa('ip', ['netns', 'exec', this.plan.serverNamespace, ...command], {
+    const index = options.server ?? 1;
+    const server = this.plan.servers[index - 1];
+    if (!server || !Number.isInteger(index))
+      throw new LabError(
+        'ERR_LAB_OPTIONS',
+        `lab ${this.plan.name} has servers 1 to ${this.plan.servers.length}, got --server ${index}`,
+      );
+    const result = await execa('ip', ['netns', 'exec', server.namespace, ...command], {
       // This checkout's commands (run-remote, autoserv, …) come first on PATH inside the lab.
-      env: { ...this.environment(), PATH: pathWithBins(), ...options.env },
+      env: { ...this.environment(index), PATH: pathWithBins(), ...options.env },
       stdio: options.stdio ?? 'pipe',
       stripFinalNewline: false,
       reject: false,
@@ -198,12 +209,15 @@ export class Lab {
     const { plan, stateRoot } = this;
     const dir = labDir(stateRoot, plan.name);
     const save = (): Promise<void> => writeState(stateRoot, state);
-    this.logger.info({ slot: plan.slot, devices: plan.devices.length }, 'building lab');
+    this.logger.info(
+      { slot: plan.slot, devices: plan.devices.length, servers: plan.servers.length },
+      'building lab',
+    );
     await createNamespaces(plan, async (namespace) => {
       state.namespaces.push(namespace);
       await save();
     });
-    await buildServer(plan);
+    for (const server of plan.servers) await buildServer(server);
     await buildInternet(plan);
     for (let index = 0; index < plan.devices.length; index += 1) await buildDevice(plan, index);
 
@@ -214,9 +228,10 @@ export class Lab {
       plan.sites.map((s) => s.name),
     );
     await createLoginKey(dir, plan.name);
-    state.extraPaths.push(serverEtcFolder(plan));
+    state.extraPaths.push(...plan.servers.map((s) => serverEtcFolder(s.namespace)));
     await save();
-    await configureServerNamespace(plan, certificates.caCertPath);
+    for (const server of plan.servers)
+      await configureServerNamespace(plan, server.namespace, certificates.caCertPath);
 
     state.pids.internet = await startInternet(plan, dir, certificates);
     await save();
