@@ -14,6 +14,7 @@
  *
  * Traffic the device sends to this machine itself (INPUT) is not touched: it does not leave the server.
  */
+import { createSocket } from 'node:dgram';
 import { execa } from 'execa';
 import { IptablesError } from './iptables-redirect.js';
 
@@ -36,14 +37,26 @@ function comment(chain: string): string[] {
   return ['-m', 'comment', '--comment', `${COMMENT_PREFIX} ${chain} pid=${process.pid}`];
 }
 
+function poke(address: string): Promise<void> {
+  return new Promise((resolve) => {
+    const socket = createSocket(address.includes(':') ? 'udp6' : 'udp4');
+    socket.once('error', () => socket.close());
+    socket.send(Buffer.alloc(0), 9, address, () => socket.close());
+    socket.once('close', () => resolve());
+  });
+}
+
 /** The device's MAC address from the neighbour table, when it is on a link of this machine. */
 export async function neighbourMac(address: string, device: string): Promise<string | undefined> {
   const show = async () => (await execa('ip', ['neigh', 'show', address, 'dev', device], { reject: false })).stdout;
   let line = await show();
   if (!/lladdr/.test(line)) {
-    // No entry yet (or a failed one): one ping makes the kernel resolve it.
-    await execa('ping', ['-c', '1', '-W', '1', '-I', device, address], { reject: false });
-    line = await show();
+    // No entry yet (or a failed one): one datagram (to the discard port) makes the kernel resolve it.
+    await poke(address);
+    for (let i = 0; i < 10 && !/lladdr/.test(line); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      line = await show();
+    }
   }
   return /\blladdr ([0-9a-f:]{17})\b/i.exec(line)?.[1]?.toLowerCase();
 }
