@@ -1,2 +1,5 @@
 #!/usr/bin/env node
-import '../dist/server/cli/results-server.js';
+import { answerVersion } from './answer-version.js';
+
+answerVersion('results-server');
+await import('../dist/server/cli/results-server.js');
