@@ -18,6 +18,9 @@ const BATCH_BYTES = 1 << 20;
 const MARKER = '@@recall-entries@@';
 /** Indentation of an entry inside `{ "log": { "entries": [` when pretty-printed with 2 spaces. */
 const ENTRY_INDENT = '      ';
+/** What surrounds an entry stringified inside `{ log: { entries: [entry] } }`. */
+const NESTED_PREFIX = '{\n  "log": {\n    "entries": [\n';
+const NESTED_SUFFIX = '\n    ]\n  }\n}';
 
 export interface HarParts {
   /** Everything of `log` but the entries. */
@@ -51,7 +54,9 @@ export async function* harJsonChunks(parts: HarParts, file: string): AsyncGenera
   for (const entry of parts.entries) {
     let json: string;
     try {
-      json = JSON.stringify(entry, null, 2);
+      // Stringified where it sits in the document, so it comes out indented as it will be in the file.
+      const nested = JSON.stringify({ log: { entries: [entry] } }, null, 2);
+      json = nested.slice(NESTED_PREFIX.length, nested.length - NESTED_SUFFIX.length);
     } catch (cause) {
       throw new RecallError(
         RECALL_ERROR_CODES.ARCHIVE_WRITE,
@@ -59,7 +64,7 @@ export async function* harJsonChunks(parts: HarParts, file: string): AsyncGenera
         { cause },
       );
     }
-    const text = `${index > 0 ? ',\n' : ''}${ENTRY_INDENT}${json.replace(/\n/g, `\n${ENTRY_INDENT}`)}`;
+    const text = index > 0 ? `,\n${json}` : json;
     batch.push(text);
     batchLength += text.length;
     index++;

@@ -39,6 +39,7 @@ export class HarSplitter {
   #depth = 0;
   #offset = 0;
   #started = false;
+  #bomBytes = 0;
   #inString = false;
   /** The string so far ends in an odd run of backslashes (the next byte is escaped). */
   #escaped = false;
@@ -69,7 +70,11 @@ export class HarSplitter {
   write(chunk: Buffer): void {
     let from = 0;
     if (!this.#started) {
-      if (this.#offset === 0 && chunk.subarray(0, 3).equals(BOM)) from = 3;
+      // A UTF-8 byte order mark (Windows tools write one) may arrive split over chunks.
+      while (from < chunk.length && this.#offset + from < 3 && this.#bomBytes === this.#offset + from && chunk[from] === BOM[this.#bomBytes]) {
+        from++;
+        this.#bomBytes++;
+      }
       while (from < chunk.length && isSpace(chunk[from]!)) from++;
       if (from === chunk.length) return void (this.#offset += chunk.length);
       if (chunk[from] !== OPEN_OBJECT) {
