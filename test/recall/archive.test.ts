@@ -187,7 +187,7 @@ describe('Archive', () => {
       'log.entries[1].response.content.text',
     );
     const badUrl = structuredClone(har);
-    badUrl.log.entries[0].request.url = 'ftp://x/y';
+    badUrl.log.entries[0].request.url = 'http://x/a\r\nX-Injected: 1';
     expect((await loadError(dir, 'url.har', JSON.stringify(badUrl))).message).toContain(
       'log.entries[0].request.url',
     );
@@ -202,6 +202,7 @@ describe('Archive', () => {
     expect(version.code).toBe('ERR_ARCHIVE_VERSION');
     expect(version).toBeInstanceOf(RecallError);
     const notHar = await loadError(dir, 'array.har', '[]');
-    expect(notHar.message).toContain('(root) is an array, expected an object');
+    expect(notHar.message).toContain('not a HAR archive: byte 0 is "[", not the { that opens a JSON object');
+    expect(() => Archive.fromHar([], 'array.har')).toThrow('(root) is an array, expected an object');
   });
 });
