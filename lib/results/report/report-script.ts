@@ -114,7 +114,7 @@ export const REPORT_SCRIPT = String.raw`
     const own = Object.entries(t.testKeyvals || {});
     return el('div', {},
       el('div', { class: 'links' }, t.links.map((l) => el('a', { href: l.href }, l.label))),
-      perf.length ? el('div', { class: 'section' }, el('h3', {}, 'Perf keyvals'), keyvalList(perf)) : null,
+      perf.length ? el('div', { class: 'section' }, el('h3', {}, 'Perf keyvals (the last iteration’s value of each)'), keyvalList(perf)) : null,
       attr.length ? el('div', { class: 'section' }, el('h3', {}, 'Keyvals'), keyvalList(attr)) : null,
       own.length ? el('div', { class: 'section' }, el('h3', {}, 'Test keyval'), keyvalList(own)) : null,
       t.recallDetails ? recallSection(t.recallDetails) : null);
