@@ -40,7 +40,9 @@ export async function connectRedis(url: string, options: { timeoutMs?: number; n
     // Keep reconnecting after the first success (a restarted Redis comes back), at most every second.
     retryStrategy: (times) => Math.min(times * 100, 1000),
   });
-  redis.on('error', () => {}); // reported through the commands that fail, not as unhandled events
+  let lastError: Error | undefined;
+  // Reported through the commands that fail, not as unhandled events; the first one names the cause.
+  redis.on('error', (error: Error) => (lastError ??= error));
   const timeoutMs = options.timeoutMs ?? 3000;
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -54,7 +56,7 @@ export async function connectRedis(url: string, options: { timeoutMs?: number; n
     redis.disconnect();
     throw new SchedulerRedisError(
       'ERR_REDIS_UNREACHABLE',
-      `cannot reach Redis at ${url}: ${(error as Error).message}: start redis-server or give the right --redis URL`,
+      `cannot reach Redis at ${url}: ${(lastError ?? (error as Error)).message}: start redis-server or give the right --redis URL`,
       { cause: error },
     );
   } finally {

@@ -3,7 +3,8 @@ export const QUEUE_NAME = 'atest';
 const P = 'atest';
 
 export const keys = {
-  /** Counter for nothing but tests of ordering; job ids come from BullMQ. */
+  /** The number in job ids (`42-alice`). */
+  nextId: `${P}:next-id`,
   jobIndex: `${P}:jobs`, // ZSET jobId → submit time (ms)
   job: (id: string) => `${P}:job:${id}`, // JSON JobRecord
   /** Jobs waiting for devices, ranked: lower score first (priority, then submit time). */
