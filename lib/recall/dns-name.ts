@@ -50,6 +50,7 @@ function textOfByte(byte: number): string {
 
 /** The wire form of a name in presentation text (a trailing dot is allowed); undefined when it cannot be one. */
 export function wireOfName(text: string): Buffer | undefined {
+  if (!text.includes('\\')) return wireOfPlainName(text);
   const bytes: number[] = [];
   let label: number[] = [];
   const close = (): boolean => {
@@ -82,6 +83,22 @@ export function wireOfName(text: string): Buffer | undefined {
   if (label.length > 0 && !close()) return undefined;
   bytes.push(0);
   return bytes.length > 255 ? undefined : Buffer.from(bytes);
+}
+
+/** `wireOfName` for text without escapes, the common case, written straight into one buffer. */
+function wireOfPlainName(text: string): Buffer | undefined {
+  const body = text.endsWith('.') ? text.slice(0, -1) : text;
+  if (body === '') return Buffer.from([0]);
+  const out = Buffer.allocUnsafe(Buffer.byteLength(body) + 2);
+  let offset = 0;
+  for (const label of body.split('.')) {
+    const length = out.write(label, offset + 1);
+    if (length === 0 || length > 63) return undefined;
+    out[offset] = length;
+    offset += 1 + length;
+  }
+  out[offset] = 0;
+  return offset + 1 > 255 ? undefined : out;
 }
 
 /** True when two wire names are equal, ASCII letters compared without case (RFC 4343). */

@@ -2,12 +2,11 @@
  * DNS on the wire: one question/answer exchange with an upstream over UDP or TCP, and the two-byte length framing
  * DNS uses over TCP (RFC 1035 §4.2.2), shared by the client and the server.
  */
-import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
-import { isIPv6 } from 'node:net';
 import dnsPacket from 'dns-packet';
 import { RecallError } from './errors.js';
 import { endOfQuestionName, sameWireName, wireOfName } from './dns-name.js';
+import { sendPooled } from './dns-udp-pool.js';
 
 /** Where an upstream DNS server listens. */
 export interface DnsServerAddress {
@@ -102,24 +101,47 @@ function exchangeOn<S extends { on(event: 'error', listener: (error: Error) => v
   });
 }
 
-/** Sends one query over UDP and resolves with the first well-formed response that matches its id and question. */
-export function exchangeUdp(exchange: Exchange): Promise<DecodedPacket> {
-  const { server, query } = exchange;
-  const socket = createSocket(isIPv6(server.host) ? 'udp6' : 'udp4');
-  return exchangeOn(
-    exchange,
-    'UDP',
-    socket,
-    (s) => s.close(),
-    (finish) => {
-      socket.on('message', (message) => {
-        const response = decodeMatching(message, query);
-        if (response) finish(undefined, response);
+/**
+ * Sends one query over UDP, on a socket shared with other queries (dns-udp-pool.ts), and resolves with the first
+ * well-formed response from the server that matches its id and question.
+ */
+export function exchangeUdp({ server, query, timeoutMs, signal }: Exchange): Promise<DecodedPacket> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    let release = (): void => undefined;
+    const finish = (error: unknown, response?: DecodedPacket): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      release();
+      if (response) resolve(response);
+      else reject(error);
+    };
+    const onAbort = (): void => finish(signal?.reason);
+    if (signal?.aborted) return onAbort();
+    const timer = setTimeout(() => finish(timeoutError(server, timeoutMs)), timeoutMs);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    release = sendPooled({
+      host: server.host,
+      port: server.port,
+      bytes: (id) => encodeQuery({ ...query, id }),
+      accept: (message, id) => {
         // Anything else (late answers to an earlier try, spoofed or garbage packets) is ignored on purpose.
-      });
-      socket.send(encodeQuery(query), server.port, server.host);
-    },
-  );
+        const response = decodeMatching(message, { ...query, id });
+        if (response) finish(undefined, response);
+        return response !== undefined;
+      },
+      fail: (error) =>
+        finish(
+          new RecallError(
+            'ERR_DNS_UPSTREAM_FAILED',
+            `UDP exchange with ${server.host}:${server.port} failed: ${error.message}`,
+            { cause: error },
+          ),
+        ),
+    });
+  });
 }
 
 /** Sends one query over TCP and resolves with the response. */

@@ -11,7 +11,8 @@ afterEach(runCleanups);
 
 /** An upstream that answers every question NXDOMAIN after `delayMs`, so queries stay pending together. */
 async function slowUpstream(delayMs: number): Promise<number> {
-  const socket = createSocket('udp4');
+  // A resolver-sized receive buffer: the recorder sends the 300 first lookups in one burst.
+  const socket = createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024 });
   socket.on('message', (message, remote) => {
     const reply = Buffer.from(message);
     reply.writeUInt16BE(0x8183, 2);

@@ -1,6 +1,7 @@
 // Recall's DNS client and server against real clients: dig over UDP and TCP, Node's dgram, and a real upstream
 // (the authority helper). Recording and playback are in dns-record-playback.test.ts.
 import { connect } from 'node:net';
+import { createSocket } from 'node:dgram';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,6 +82,29 @@ describe('DNSClient (live upstream)', () => {
       attempts: 1,
     });
     expect((await failover.resolve({ name: 'v4only.example.test', type: 'A' })).data).toEqual(['192.0.2.20']);
+  });
+
+  it('shares a few UDP sockets among concurrent questions instead of one socket each', async () => {
+    const ports = new Set<number>();
+    const upstream = createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024 });
+    upstream.on('message', (message, remote) => {
+      ports.add(remote.port);
+      const reply = Buffer.from(message);
+      reply.writeUInt16BE(0x8183, 2); // NXDOMAIN, question echoed
+      upstream.send(reply, remote.port, remote.address);
+    });
+    await new Promise<void>((resolve) => upstream.bind(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => upstream.close(() => resolve())));
+    const client = new DNSClient({
+      servers: [{ host: '127.0.0.1', port: upstream.address().port }],
+      attempts: 1,
+    });
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => client.resolve({ name: `q${i}.pool.test`, type: 'A' })),
+    );
+    expect(answers.every((a) => a.rcode === 'NXDOMAIN')).toBe(true);
+    expect(answers.map((a) => a.name)).toEqual(Array.from({ length: 200 }, (_, i) => `q${i}.pool.test`));
+    expect(ports.size).toBeLessThanOrEqual(8);
   });
 
   it('reads its servers from a resolv.conf and says when there are none', async () => {
