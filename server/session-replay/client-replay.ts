@@ -73,6 +73,11 @@ async function replayBrowser(log: SessionLog, logged: LoggedBrowser, options: Cl
       events += await inbox.await(waiting.splice(0), ids, wait, (event) =>
         divergences.push({ kind: 'event-missing', browser: logged.browser, line: event.line, method: event.method, message: `event ${event.method} (line ${event.line}) never came` }),
       );
+      if (browser.cdp.closed) {
+        // Every later command would fail the same way: one line says it.
+        divergences.push({ kind: 'error-now', browser: logged.browser, line: record.line, method: record.method, message: `Chromium went away before ${record.method} (line ${record.line}); the rest of the session was not replayed` });
+        break;
+      }
       commands += 1;
       const divergence = await reissue(browser, log, record, responses.get(record.id), ids);
       if (divergence) divergences.push({ browser: logged.browser, line: record.line, method: record.method, ...divergence });

@@ -4,7 +4,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BrowserSession, CdpConnection, DEVTOOLS_REPLAY_ENV, devtoolsReplayMisses, LogReplayTransport, SessionLog, SessionLogWriter, type ReplayMiss } from '../../client/index.js';
+import { BrowserSession, CdpConnection, DEVTOOLS_REPLAY_ENV, devtoolsReplayMisses, LogReplayTransport, SessionLog, SessionLogWriter, type ReplayMiss, type ResponseRecord } from '../../client/index.js';
+import { replayClientSide } from '../../server/session-replay/client-replay.js';
 import { createLogger } from '../../lib/logging.js';
 import { Test } from '../../lib/test.js';
 import { IdMap } from '../../server/session-replay/id-map.js';
@@ -43,9 +44,9 @@ describe('the DevTools session log', () => {
     expect(log.tag).toBe('tag');
     expect(log.initialState).toEqual({ seed: 7 });
     expect(readdirSync(join(dir, 'devtools-payloads'))).toHaveLength(1);
-    const answer = log.browsers[0]!.records.find((r) => r.type === 'response' && r.id === 2)!;
+    const answer = log.browsers[0]!.records.find((r): r is ResponseRecord & { line: number } => r.type === 'response' && r.id === 2)!;
     expect(JSON.stringify(answer)).toContain('"$payload":"sha256:');
-    expect(log.resolve(answer).type === 'response' && log.resolve(answer).result).toEqual({ result: { value: 'h'.repeat(10_000) } });
+    expect(log.resolve(answer).result).toEqual({ result: { value: 'h'.repeat(10_000) } });
     expect(readFileSync(log.path, 'utf8').length).toBeLessThan(3000);
   });
 
@@ -131,5 +132,25 @@ describe('the DevTools session log', () => {
     } finally {
       delete process.env[DEVTOOLS_REPLAY_ENV];
     }
+  });
+
+  it('client-side: a browser that goes away is one divergence, not one per remaining command', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'devtools.jsonl');
+    const writer = SessionLogWriter.open(path, { test: 'demo_Test', args: {} });
+    const { tap } = writer.launch([]);
+    tap.command({ id: 1, method: 'Browser.getVersion', params: {} });
+    tap.incoming({ id: 1, result: { protocolVersion: '1.3' } });
+    tap.command({ id: 2, method: 'Browser.crash', params: {} });
+    for (const id of [3, 4]) {
+      tap.command({ id, method: 'Target.createTarget', params: { url: 'about:blank' } });
+      tap.incoming({ id, result: { targetId: `T${id}` } });
+    }
+    const result = await replayClientSide(SessionLog.read(path), { quietMs: 200 });
+    expect(result.divergences.map((d) => d.message)).toEqual([
+      // Browser.getVersion answers with this Chromium's figures: a real difference, reported as such.
+      expect.stringMatching(/^Browser\.getVersion \(line 3\) answers differently/),
+      expect.stringMatching(/^Chromium went away before Target\.createTarget \(line 6\); the rest of the session was not replayed$/),
+    ]);
   });
 });
