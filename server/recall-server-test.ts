@@ -94,18 +94,20 @@ export abstract class RecallServerTest<A extends RecallServerArgs = RecallServer
     const destinations = new OriginalDestinationLookup(logger);
     const originalDestination = async (socket: Socket) => (await destinations.lookup(socket))?.address;
 
+    // Only the device under test may use its interceptors: another host on the device network is refused.
+    const allowedClients = [this.route.address];
     const ports: { dns?: number; http?: number; https?: number } = {};
     if (this.dnsClient) {
-      const dns = await DNSServer.start({ resolver, host, port: 0, nameMap: this.nameMap, logger });
+      const dns = await DNSServer.start({ resolver, host, port: 0, nameMap: this.nameMap, allowedClients, logger });
       this.onCleanup('stop the DNS server', () => dns.close());
       ports.dns = dns.port;
     }
     if (this.httpClient) {
-      const http = new HTTPServer({ exchanger, host, port: 0, nameMap: this.nameMap, originalDestination, caCertificatePem: this.certificateAuthority?.rootCertificatePem, logger });
+      const http = new HTTPServer({ exchanger, host, port: 0, nameMap: this.nameMap, originalDestination, allowedClients, caCertificatePem: this.certificateAuthority?.rootCertificatePem, logger });
       this.onCleanup('stop the HTTP server', () => http.close());
       ports.http = (await http.listen()).port;
       if (this.certificateAuthority) {
-        const https = new HTTPSServer({ exchanger, host, port: 0, nameMap: this.nameMap, originalDestination, certificates: this.certificateAuthority, logger });
+        const https = new HTTPSServer({ exchanger, host, port: 0, nameMap: this.nameMap, originalDestination, allowedClients, certificates: this.certificateAuthority, logger });
         this.onCleanup('stop the HTTPS server', () => https.close());
         ports.https = (await https.listen()).port;
       }
