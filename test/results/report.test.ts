@@ -57,7 +57,7 @@ describe('index.html, the per-job report', () => {
     expect(await page.$$eval('#grid tr.grid-row td.name', (tds) => tds.map((td) => td.textContent))).toEqual(['fixture_RecallReport', 'fixture_Lifecycle', 'fixture_Lifecycle.na']);
     const failCell = page.locator('#grid tr[data-test="fixture_Lifecycle"] td[data-host="dev2"] .status');
     expect(await failCell.getAttribute('class')).toBe('status status-FAIL');
-    expect(await failCell.evaluate((el) => getComputedStyle(el).backgroundColor)).toBe('rgb(207, 34, 46)');
+    expect(await failCell.evaluate((el) => el.ownerDocument.defaultView!.getComputedStyle(el).backgroundColor)).toBe('rgb(207, 34, 46)');
     expect(await page.locator('#grid tr[data-test="fixture_Lifecycle"] td[data-host="dev1"] .status').getAttribute('class')).toBe('status status-GOOD');
 
     // Every result, in order, with its whole reason.
