@@ -93,9 +93,10 @@ describe('recall command', () => {
   it('lists, shows, counts, exports and merges archives with filters', async () => {
     const archive = join(dir, 'a.har.gz');
     const ls = await recall(['ls', archive]);
+    // Time order: /one was recorded first.
     expect(ls.stdout.trim().split('\n')).toEqual([
-      `404 GET ${base}/missing 13 text/plain`,
       `200 GET ${base}/one 9 text/plain`,
+      `404 GET ${base}/missing 13 text/plain`,
     ]);
     expect((await recall(['ls', archive, '--status', '2xx'])).stdout.trim()).toBe(
       `200 GET ${base}/one 9 text/plain`,
