@@ -189,6 +189,10 @@ function checkEntry(c: Checker, value: unknown, index: number, skips: EntrySkips
     const text = c.string(content.text, `${path}.response.content.text`);
     if (content.encoding === 'base64') c.base64(text, `${path}.response.content.text`);
   }
+  if (content._recall !== undefined) {
+    const marker = c.object(content._recall, `${path}.response.content._recall`);
+    if (marker.wire !== undefined) c.base64(c.string(marker.wire, `${path}.response.content._recall.wire`), `${path}.response.content._recall.wire`);
+  }
   if (request.postData !== undefined) {
     const post = c.object(request.postData, `${path}.request.postData`);
     c.encoding(post._encoding, `${path}.request.postData._encoding`);

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCli, runCli } from '../helpers/cli.js';
+import { writeFileAtomic } from '../../lib/fs-atomic.js';
 import { startAuthority, type Authority } from '../helpers/authoritative-dns.js';
 import { startOrigin, loopbackLookup, type Origin } from './http-fixtures.js';
 import {
@@ -103,6 +104,19 @@ describe('recording journal', () => {
     expect((await Archive.load(file)).size).toBe(2);
     await journal.close();
     await clients.http.close();
+  });
+
+  it('an atomic write removes the temporary files that killed writers of the same file left, not those of live ones', async () => {
+    const target = join(dir, 'state.json');
+    const dead = join(dir, '.state.json.2147483646.0badcafe.tmp');
+    const live = join(dir, `.state.json.${process.ppid}.0badcafe.tmp`);
+    const other = join(dir, '.other.json.2147483646.0badcafe.tmp');
+    for (const file of [dead, live, other]) await writeFile(file, 'half');
+    await writeFileAtomic(target, 'whole');
+    expect(await readFile(target, 'utf8')).toBe('whole');
+    expect([existsSync(dead), existsSync(live), existsSync(other)]).toEqual([false, true, true]);
+    await rm(live);
+    await rm(other);
   });
 
   it('survives SIGKILL while recording and while saving: 20 trials at random moments', async () => {
