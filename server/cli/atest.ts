@@ -16,7 +16,7 @@ import { defaultStateDir, resolveRedis, type ResolvedRedis } from '../scheduler/
 import { loadInventory } from '../scheduler/inventory.js';
 import { cancelJob, lockHost, repairHost, unlockHost } from '../scheduler/scheduler-admin.js';
 import { SchedulerClient } from '../scheduler/scheduler-client.js';
-import { submitJobs } from '../scheduler/submit.js';
+import { SubmitError, submitJobs } from '../scheduler/submit.js';
 import { renderHosts, renderJob, renderJobs } from './atest-output.js';
 import { collect } from './ssh-options.js';
 
@@ -73,7 +73,8 @@ program
   .option('-t, --timeout <seconds>', 'abort the job after this long', (v) => Number(v), 0)
   .option('--tests-dir <dir>', 'another folder of tests (repeatable)', collect, [])
   .action(async (words: string[], o: { args: string; host: string[]; label: string[]; count?: number; priority: string; timeout: number; testsDir: string[] }) => {
-    const priority = PRIORITIES[o.priority] ?? (/^\d+$/.test(o.priority) ? Number(o.priority) : Number.NaN);
+    const priority = PRIORITIES[o.priority] ?? (/^\d+$/.test(o.priority) ? Number(o.priority) : undefined);
+    if (priority === undefined) throw new SubmitError('ERR_SUBMIT_PRIORITY', `priority ${o.priority} is not 0..100 or low, medium, high, urgent`);
     const records = await submitJobs(await connect(), {
       tests: words.filter((w) => !w.includes('=')),
       labels: [...o.label, ...words.filter((w) => w.includes('='))],
