@@ -34,7 +34,7 @@ describe('priorities and fairness', () => {
   it('runs a high-priority job before the low ones queued before it', async () => {
     const blocker = await submit('blocker', ['pool=solo'], { ms: 1500 });
     await waitFor(async () => (await harness.job(blocker)).status === 'RUNNING', 20_000, 'the blocker to run');
-    const low = [];
+    const low: string[] = [];
     for (let i = 0; i < 4; i++) low.push(await submit(`low${i}`, ['pool=solo'], { priority: 20 }));
     const high = await submit('high', ['pool=solo'], { priority: 80 });
     await harness.waitEnded([blocker, ...low, high], 60_000);
@@ -44,11 +44,11 @@ describe('priorities and fairness', () => {
   });
 
   it('holds freed devices for a three-device job ahead of single-device jobs submitted after it', async () => {
-    const before = [];
+    const before: string[] = [];
     for (let i = 0; i < 3; i++) before.push(await submit(`before${i}`, ['pool=trio'], { ms: 800 + 300 * i }));
     await waitFor(async () => (await Promise.all(before.map((id) => harness.job(id)))).every((r) => r.status === 'RUNNING'), 20_000, 'the trio to be busy');
     const multi = await submit('multi', ['pool=trio'], { count: 3, ms: 100 });
-    const after = [];
+    const after: string[] = [];
     for (let i = 0; i < 6; i++) after.push(await submit(`after${i}`, ['pool=trio'], { ms: 400 }));
     const records = await harness.waitEnded([...before, multi, ...after], 90_000);
     expect(records.map((r) => r.status)).toEqual(Array(records.length).fill('GOOD'));
