@@ -19,6 +19,7 @@ import { killAllNow, stopAll } from './lib/processes.js';
 import { formatResults } from './lib/results.js';
 import { setupSite } from './lib/site.js';
 import { runRecordingOverhead } from './recording-overhead.js';
+import { runScheduler } from './scheduler.js';
 
 const SERVER = '0';
 const LOAD = '1';
@@ -32,6 +33,7 @@ const config = {
   packages: { devices: 8, rounds: 3 },
   archive: { loadCore: LOAD, sizes: [1000, 10_000, 100_000], rounds: 3, roundsAbove50k: 2 },
   labDevices: 16,
+  scheduler: { devices: 48, jobs: 1000, latencyJobs: 30, loopJobs: 20, maxJobs: 16 },
 };
 const only = process.env.BENCH_ONLY?.split(',');
 
@@ -152,6 +154,10 @@ try {
       });
     }
   }
+  // A lab of its own: 3 servers (one drone each) and their devices.
+  await bench('scheduler', 'lab scheduler: overhead per job and throughput over 3 drones', 900_000, (l) =>
+    runScheduler({ config, log: l }),
+  );
 } finally {
   await stopAll();
   rmSync(dir, { recursive: true, force: true });
