@@ -34,6 +34,12 @@ describe('exit codes', () => {
     expect(run).toMatchObject({ code: 0, stdout: `${name} ${pkg.version}\n` });
   });
 
+  it.each(Object.keys(pkg.bin))('%s with an unknown flag exits 2 and names it', async (name) => {
+    const run = await runCli(name, ['--no-such-flag']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/unknown option '--no-such-flag'/);
+  });
+
   it('run-remote without --remote exits 2, naming the option', async () => {
     const run = await runCli('run-remote', ['dummy_Pass']);
     expect(run.code).toBe(2);
