@@ -102,7 +102,7 @@ describe('results store', () => {
     }
   });
 
-  it('keeps results in the spool while the store is down, and uploads them once it is up', async () => {
+  it('keeps results in the spool while the store is down or restarting, and uploads them once it is up', async () => {
     const port = await freePort();
     const storeUrl = `http://127.0.0.1:${port}`;
     const spoolDir = join(work, 'spool-b');
@@ -125,8 +125,32 @@ describe('results store', () => {
       );
       expect(await (await fetch(`${storeUrl}/results/down-1/index.html`)).text()).toBe('<h1>waited</h1>');
     } finally {
-      controller.abort();
       await server.stop();
+    }
+    // The store goes down again and restarts on the same folder: what it held is still served, and a job
+    // finished meanwhile arrives once it is back.
+    await uploadResults({
+      storeUrl,
+      token,
+      jobId: 'down-2',
+      dir: await makeResults('b2', 'while restarting'),
+      spoolDir,
+      backoff: { initialMs: 100, maxMs: 400 },
+      signal: controller.signal,
+    });
+    expect(await spooledJobs(spoolDir)).toEqual(['down-2']);
+    const restarted = await startServerProcess(store, port);
+    try {
+      await waitFor('the second spooled job to be uploaded', async () =>
+        (await spooledJobs(spoolDir)).length === 0 ? true : undefined,
+      );
+      expect(await (await fetch(`${storeUrl}/results/down-2/index.html`)).text()).toBe(
+        '<h1>while restarting</h1>',
+      );
+      expect(await (await fetch(`${storeUrl}/results/down-1/index.html`)).text()).toBe('<h1>waited</h1>');
+    } finally {
+      controller.abort();
+      await restarted.stop();
     }
   });
 

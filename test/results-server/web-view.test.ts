@@ -91,7 +91,7 @@ describe('results server web view', () => {
       machines: ['dut2'],
       startedAt: started,
       endedAt: started,
-      reason: 'dummy_Fail fails on purpose',
+      reason: 'dummy_Fail fails on purpose <img src=x onerror="document.title=1">',
     });
     await client.hosts.lock('dut2', 'bob', 'replacing the battery');
 
@@ -164,7 +164,11 @@ describe('results server web view', () => {
     );
     const failRow = page.locator(`tr[data-job="${jobs.fail.id}"]`);
     await expect(failRow.locator('td').nth(3).innerText()).resolves.toBe('FAIL');
-    expect(await failRow.innerText()).toContain('dummy_Fail fails on purpose');
+    // A reason comes from a device or a test: it is shown as text, never run as markup.
+    expect(await failRow.innerText()).toContain(
+      'dummy_Fail fails on purpose <img src=x onerror="document.title=1">',
+    );
+    expect(await failRow.locator('img').count()).toBe(0);
     expect(await page.locator(`tr[data-job="${jobs.running.id}"]`).innerText()).toContain('dut3');
     await mkdir(OUTPUT, { recursive: true });
     await page.screenshot({ path: join(OUTPUT, 'jobs.png'), fullPage: true });
