@@ -5,7 +5,9 @@
  * infrastructure, bad arguments); 130 interrupted (SIGINT or SIGTERM). Ends with run-remote's summary table.
  */
 import { Command } from 'commander';
+import { join } from 'node:path';
 import { reasonOf } from '../../lib/errors.js';
+import { REPORT_FILE } from '../../lib/results/report/write-job-report.js';
 import { autoserv, EXIT } from '../autoserv.js';
 import { abortOnSignals } from './interrupt.js';
 import { addSshOptions, applySshOptions, collect, type SshFlags } from './ssh-options.js';
@@ -58,7 +60,7 @@ try {
   if (summary.job.error) process.stderr.write(`autoserv: ${summary.job.error}\n`);
   const machines = summary.job.machines;
   process.stdout.write(renderSummary(summaryRows(summary.job.name, summary, machines), result.resultsDir, { color: process.stdout.isTTY === true, width: process.stdout.columns ?? 120 }));
-  process.stdout.write(`results: ${result.resultsDir}\n`);
+  process.stdout.write(`results: ${result.resultsDir}\nreport: ${join(result.resultsDir, REPORT_FILE)}\n`);
   process.exitCode = result.exitCode;
 } catch (error) {
   process.stderr.write(`autoserv: ${reasonOf(error)}\n`);

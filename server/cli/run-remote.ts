@@ -9,6 +9,7 @@ import { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { reasonOf } from '../../lib/errors.js';
+import { REPORT_FILE } from '../../lib/results/report/write-job-report.js';
 import { builtInTestsDir } from '../../lib/package-root.js';
 import { autoserv, EXIT } from '../autoserv.js';
 import { renderSummary, summaryRows, type SummaryRow } from '../summary-table.js';
@@ -55,6 +56,7 @@ const controller = abortOnSignals();
 const keepAlive = setInterval(() => {}, 1 << 30);
 let exitCode: number = EXIT.passed;
 const rows: SummaryRow[] = [];
+const reports: string[] = [];
 const commandLine = ['run-remote', ...process.argv.slice(2)];
 try {
   const tests = await resolveTests(program.args, testsDirs);
@@ -81,10 +83,12 @@ try {
     });
     progress.endTest(result.exitCode);
     rows.push(...summaryRows(test.name, result.summary, opts.remote));
+    reports.push(join(resultsDir, REPORT_FILE));
     exitCode = Math.max(exitCode, result.exitCode === EXIT.interrupted ? EXIT.interrupted : result.exitCode);
   }
   progress.stop();
   process.stdout.write(renderSummary(rows, root, { color: process.stdout.isTTY === true, width: process.stdout.columns ?? 120 }));
+  for (const report of reports) process.stdout.write(`Report: ${report}\n`);
 } catch (error) {
   process.stderr.write(`run-remote: ${reasonOf(error)}\n`);
   exitCode = EXIT.jobError;

@@ -39,6 +39,7 @@ describe.skipIf(!isRoot)('run-remote on a lab device (needs root)', () => {
     expect(run.stderr).toMatch(new RegExp(`^\\[0 of 2 done, [\\d.]+s\\] ${device.replace(/\./g, '\\.')}: dummy_Pass running$`, 'm'));
     expect(run.stderr).toMatch(/^\[2 of 2 done, [\d.]+s\] dummy_Fail: finished \(exit code 1\)$/m);
     expect(existsSync(join(root, 'dummy_Fail', 'index.html'))).toBe(true);
+    expect(run.stdout).toContain(`Report: ${join(root, 'dummy_Fail', 'index.html')}`);
     expect(readFileSync(join(root, 'dummy_Fail', 'status.log'), 'utf8')).toMatch(/^\tFAIL\tdummy_Fail\tdummy_Fail\t/m);
     expect(existsSync(join(root, 'dummy_Pass', 'dummy_Pass', 'results', 'keyval'))).toBe(true);
     expect(JSON.parse(readFileSync(join(root, 'dummy_Pass', 'results.json'), 'utf8'))).toMatchObject({ passed: true });

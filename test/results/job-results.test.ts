@@ -93,6 +93,7 @@ describe('results.json and junit.xml', () => {
     const tableNames = run.stdout.split('\n').map((l) => /^(fixture_\S+)\s/.exec(l)?.[1]).filter(Boolean);
     expect(tableNames).toEqual(expected);
     expect(run.stdout).toMatch(/^Total PASS: 12\/12 \(100%\)$/m);
+    expect(run.stdout).toContain(`report: ${join(ws.results, 'index.html')}`);
   });
 
   it('write a reason that looks like key=value so autotest’s TKO and our parser both keep it', async () => {
