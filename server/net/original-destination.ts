@@ -56,10 +56,13 @@ export function findOriginalDestination(table: string, ends: Required<Connection
  */
 export class OriginalDestinationLookup {
   readonly #logger: Logger;
+  readonly #table: string;
   #warned = false;
 
-  constructor(logger: Logger) {
+  /** `table`: where the kernel's table is read first. @default '/proc/net/nf_conntrack' */
+  constructor(logger: Logger, options: { table?: string } = {}) {
     this.#logger = logger.child({ component: 'original-destination' });
+    this.#table = options.table ?? PROC_TABLE;
   }
 
   async lookup(ends: ConnectionEnds): Promise<OriginalDestination | undefined> {
@@ -68,14 +71,14 @@ export class OriginalDestinationLookup {
     const full = { remoteAddress, remotePort, localAddress, localPort };
     let table: string;
     try {
-      table = await readFile(PROC_TABLE, 'utf8');
+      table = await readFile(this.#table, 'utf8');
     } catch {
       // No procfs table in this kernel: ask conntrack-tools over netlink instead.
       const result = await execa('conntrack', ['-L', '-p', 'tcp', '--orig-src', unmapped(remoteAddress), '--orig-port-src', String(remotePort)], { reject: false });
       if (result.exitCode !== 0) {
         if (!this.#warned) {
           this.#warned = true;
-          this.#logger.warn({ stderr: result.stderr }, `cannot read connection tracking (no ${PROC_TABLE}, conntrack -L failed: ${result.stderr.trim() || result.exitCode}): clients without SNI or Host get the certificate of Recall's own address; install conntrack`);
+          this.#logger.warn({ stderr: result.stderr }, `cannot read connection tracking (no ${this.#table}, conntrack -L failed: ${result.stderr.trim() || result.exitCode}): clients without SNI or Host get the certificate of Recall's own address; install conntrack`);
         }
         return undefined;
       }

@@ -31,7 +31,7 @@ describe.skipIf(!isRoot)('Recall names a redirected connection without SNI or Ho
   const serverNs = `atod-s-${id}`;
   const clientNs = `atod-c-${id}`;
   const work = mkdtempSync(join(tmpdir(), 'original-destination-'));
-  let driver: ChildProcess | undefined;
+  const drivers: ChildProcess[] = [];
   let caFile = '';
   const inClient = (command: string) => execFileSync('ip', ['netns', 'exec', clientNs, 'sh', '-c', command], { encoding: 'utf8', timeout: 30_000 });
 
@@ -41,24 +41,31 @@ describe.skipIf(!isRoot)('Recall names a redirected connection without SNI or Ho
     execFileSync('ip', ['-n', serverNs, 'link', 'add', 's0', 'type', 'veth', 'peer', 'name', 'c0', 'netns', clientNs]);
     execFileSync('ip', ['-n', serverNs, 'addr', 'add', '198.18.62.1/24', 'dev', 's0']);
     execFileSync('ip', ['-n', clientNs, 'addr', 'add', '198.18.62.2/24', 'dev', 'c0']);
+    // A second client address, served by a second Recall whose lookup goes through `conntrack -L`.
+    execFileSync('ip', ['-n', clientNs, 'addr', 'add', '198.18.62.3/24', 'dev', 'c0']);
     for (const [ns, dev] of [[serverNs, 's0'], [clientNs, 'c0'], [serverNs, 'lo'], [clientNs, 'lo']] as const) execFileSync('ip', ['-n', ns, 'link', 'set', dev, 'up']);
     // The sites' addresses lie beyond the server, as the internet lies beyond a lab's gateway.
     execFileSync('ip', ['-n', clientNs, 'route', 'add', '198.18.63.0/24', 'via', '198.18.62.1']);
-    driver = spawn('ip', ['netns', 'exec', serverNs, process.execPath, join(repoRoot, 'test/fixtures/net/redirect-server-driver.mjs'), join(work, 'ca'), '198.18.62.2', '198.18.62.1', 's0', 'static.example.test=198.18.63.10'], {
-      env: { ...process.env, AUTOTEST_RECALL_STATE_DIR: join(work, 'state') },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const line = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: driver!.stdout! }).once('line', resolve);
-      driver!.once('exit', (code) => reject(new Error(`the server driver exited (${code})`)));
-    });
+    const startDriver = async (client: string, env: Record<string, string> = {}) => {
+      const driver = spawn('ip', ['netns', 'exec', serverNs, process.execPath, join(repoRoot, 'test/fixtures/net/redirect-server-driver.mjs'), join(work, 'ca'), client, '198.18.62.1', 's0', 'static.example.test=198.18.63.10'], {
+        env: { ...process.env, AUTOTEST_RECALL_STATE_DIR: join(work, 'state'), ...env },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      drivers.push(driver);
+      return new Promise<string>((resolve, reject) => {
+        createInterface({ input: driver.stdout! }).once('line', resolve);
+        driver.once('exit', (code) => reject(new Error(`the server driver exited (${code})`)));
+      });
+    };
+    const line = await startDriver('198.18.62.2');
+    await startDriver('198.18.62.3', { ORIGINAL_DESTINATION_TABLE: join(work, 'no-such-table') });
     const { ca } = JSON.parse(line) as { ca: string };
     caFile = join(work, 'ca.pem');
     execFileSync('sh', ['-c', `cat > ${caFile}`], { input: ca });
   }, 60_000);
 
   afterAll(() => {
-    driver?.kill('SIGKILL');
+    for (const driver of drivers) driver.kill('SIGKILL');
     for (const ns of [serverNs, clientNs]) {
       for (const pid of execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).split('\n').filter(Boolean)) {
         try {
@@ -94,5 +101,10 @@ describe.skipIf(!isRoot)('Recall names a redirected connection without SNI or Ho
     const answer = inClient(`printf 'GET / HTTP/1.0\\r\\n\\r\\n' | timeout 10 openssl s_client -connect 198.18.63.11:443 -noservername -quiet -verify_return_error -verify_ip 198.18.63.11 -CAfile ${caFile} 2>/dev/null`);
     expect(answer).toMatch(/^HTTP\/1\.[01] 200 /);
     expect(answer.endsWith('\r\n\r\nhost=198.18.63.11\n')).toBe(true);
+  });
+
+  it('finds the original destination through `conntrack -L` when the kernel has no procfs table', () => {
+    expect(inClient(`curl -sS --max-time 10 --interface 198.18.62.3 --http1.0 -H 'Host:' http://198.18.63.10/`)).toBe('host=static.example.test\n');
+    expect(inClient(`curl -sS --max-time 10 --interface 198.18.62.3 --http1.0 -H 'Host:' http://198.18.63.12/`)).toBe('host=198.18.63.12\n');
   });
 });
