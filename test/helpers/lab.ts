@@ -7,6 +7,8 @@ import { Lab, type LabStatus } from '../../server/lab/lab.js';
 export interface UseLabOptions {
   /** @default 1 */
   devices?: number;
+  /** Server namespaces, each the gateway of its share of the devices. @default 1 */
+  servers?: number;
 }
 
 export type LabHandle = (() => LabStatus) & { lab(): Lab };
@@ -22,7 +24,7 @@ export function uniqueLabName(): string {
 export function useLab(options: UseLabOptions = {}): LabHandle {
   let lab: Lab | undefined;
   beforeAll(async () => {
-    lab = await Lab.up({ name: uniqueLabName(), devices: options.devices ?? 1 });
+    lab = await Lab.up({ name: uniqueLabName(), devices: options.devices ?? 1, servers: options.servers ?? 1 });
   }, 120_000);
   afterAll(async () => {
     await lab?.down();
