@@ -245,7 +245,8 @@ export class HarSplitter {
 
   #finishEntry(): void {
     const index = this.#entries - 1;
-    const text = Buffer.concat(this.#entryParts!).toString('utf8');
+    const parts = this.#entryParts!;
+    const text = (parts.length === 1 ? parts[0]! : Buffer.concat(parts)).toString('utf8');
     this.#entryParts = undefined;
     let value: unknown;
     try {
