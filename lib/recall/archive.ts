@@ -28,6 +28,7 @@ import { readHarFile } from './archive-reader.js';
 import { harJsonChunks, writeArchiveFile, type HarParts } from './archive-writer.js';
 import { ArchiveJournal, journalPath, readJournal } from './archive-journal.js';
 import type { SkipKind } from './entry-skips.js';
+import { isForeignHar, madeUpDnsAnswers } from './foreign-archive.js';
 
 /** Name and version written into `log.creator`. */
 export const ARCHIVE_CREATOR = { name: 'autotest-recall', version: '0.1.0' } as const;
@@ -120,6 +121,7 @@ export class Archive {
    */
   static fromHar(value: unknown, source = '<archive>'): Archive {
     const validator = new HarValidator(source);
+    const foreign = isForeignHar(value);
     const recall = validator.log(value);
     const entries = (value as HarFile).log.entries as unknown[];
     const exchanges: RecordedExchange[] = [];
@@ -127,7 +129,8 @@ export class Archive {
       const checked = validator.entry(entry, i);
       if (checked) exchanges.push(harEntryToExchange(checked));
     });
-    return Archive.#checked(new Archive({ ...recall, dns: [...recall.dns] }, exchanges), validator);
+    const dns = foreign ? madeUpDnsAnswers(exchanges.map((e) => e.request.host)) : [...recall.dns];
+    return Archive.#checked(new Archive({ ...recall, dns }, exchanges), validator);
   }
 
   static #checked(archive: Archive, validator: HarValidator, onWarning?: (message: string) => void): Archive {
@@ -165,7 +168,10 @@ export class Archive {
       const checked = validator.entry(entry, i);
       if (checked) exchanges.push(harEntryToExchange(checked));
     });
+    const foreign = isForeignHar(root);
     const recall = validator.log(root);
+    // A browser's or proxy's HAR has no DNS answers: made up for its hosts, so a device can reach them.
+    if (foreign) recall.dns = madeUpDnsAnswers(exchanges.map((e) => e.request.host));
     const archive = Archive.#checked(new Archive(recall, exchanges), validator, options.onWarning);
     if (await exists(journal)) {
       archive.#warn(

@@ -6,11 +6,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import {
   Archive,
   CertificateAuthority,
+  DNSServer,
   HTTPSServer,
   HTTPServer,
+  PlaybackDNSClient,
   PlaybackHTTPClient,
 } from '../../lib/recall/index.js';
 import {
@@ -73,4 +77,39 @@ describe.each(Object.keys(FOREIGN_ARCHIVES))('an archive exported by %s', (sourc
     }
     expect(playback.missCount).toBe(0);
   }, 120_000);
+});
+
+describe('DNS for an archive from another tool', () => {
+  it('answers the hosts its entries name (a device must resolve them to connect), NXDOMAIN for the rest', async () => {
+    const file = join(dir, 'chrome-dns.har');
+    await writeFile(file, archiveBytes('chrome'));
+    const archive = await Archive.load(file);
+    expect(archive.recall.dns).toEqual([
+      { name: 'static.shop.test', type: 'A', ttl: 300, data: ['203.0.113.1'] },
+      { name: 'www.shop.test', type: 'A', ttl: 300, data: ['203.0.113.2'] },
+    ]);
+    await using dns = await DNSServer.start({
+      resolver: new PlaybackDNSClient(archive.recall.dns),
+      host: '127.0.0.1',
+    });
+    const dig = async (name: string) =>
+      (
+        await promisify(execFile)('dig', [
+          '+short',
+          '+tries=1',
+          '+time=5',
+          '-p',
+          String(dns.port),
+          '@127.0.0.1',
+          name,
+          'A',
+        ])
+      ).stdout.trim();
+    expect(await dig('www.shop.test')).toBe('203.0.113.2');
+    expect(await dig('ads.tracker.test')).toBe('');
+    // Recall's own archives keep the answers they recorded (none here).
+    const own = join(dir, 'v1-dns.har');
+    await writeFile(own, archiveBytes('recall-v1'));
+    expect((await Archive.load(own)).recall.dns).toEqual([]);
+  });
 });

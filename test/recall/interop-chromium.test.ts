@@ -70,19 +70,23 @@ describe('a Chrome HAR played back to Chromium', () => {
     expect(response?.status()).toBe(200);
     // Waited for, then compared: after a timeout the comparison below shows what the page had and what missed.
     await page
-      .waitForFunction(() => document.getElementById('result')?.textContent !== 'waiting', undefined, {
+      .waitForFunction("document.getElementById('result')?.textContent !== 'waiting'", undefined, {
         timeout: 60_000,
       })
       .catch(() => undefined);
-    const seen = await page.evaluate(() => ({
-      title: document.getElementById('title')?.textContent,
-      ran: document.getElementById('title')?.dataset.ran,
-      color: getComputedStyle(document.getElementById('title')!).color,
-      logoWidth: (document.getElementById('logo') as HTMLImageElement).naturalWidth,
-      result: document.getElementById('result')?.textContent,
-    }));
+    // A string, evaluated in the page (this file is compiled without the DOM's types).
+    const seen = await page.evaluate(`(() => {
+      const title = document.getElementById('title');
+      return {
+        title: title.textContent,
+        ran: title.dataset.ran,
+        color: getComputedStyle(title).color,
+        logoWidth: document.getElementById('logo').naturalWidth,
+        result: document.getElementById('result').textContent,
+      };
+    })()`);
     const missed = playback.misses().map((m) => m.url);
-    expect({ ...seen, missed }).toEqual({
+    expect({ ...(seen as object), missed }).toEqual({
       missed: missed.filter((url) => url.endsWith('/favicon.ico')),
       title: 'Café ✓ shop',
       ran: 'yes',
