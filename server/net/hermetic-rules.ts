@@ -21,13 +21,19 @@ import { IptablesError } from './iptables-redirect.js';
 const COMMENT_PREFIX = 'autotest-recall';
 type Tool = 'iptables' | 'ip6tables';
 
-async function table(tool: Tool, args: string[], options: { allowFailure?: boolean } = {}): Promise<{ ok: boolean; stdout: string }> {
+async function table(
+  tool: Tool,
+  args: string[],
+  options: { allowFailure?: boolean } = {},
+): Promise<{ ok: boolean; stdout: string }> {
   const result = await execa(tool, ['-w', '-t', 'filter', ...args], { reject: false });
   if (result.exitCode !== 0 && !options.allowFailure) {
     const missing = (result as { code?: string }).code === 'ENOENT';
     throw new IptablesError(
       'ERR_RECALL_IPTABLES',
-      missing ? `${tool} is not installed: install it (apt-get install iptables)` : `${tool} -t filter ${args.join(' ')} failed: ${(result.stderr || result.stdout).trim()}`,
+      missing
+        ? `${tool} is not installed: install it (apt-get install iptables)`
+        : `${tool} -t filter ${args.join(' ')} failed: ${(result.stderr || result.stdout).trim()}`,
     );
   }
   return { ok: result.exitCode === 0, stdout: result.stdout };
@@ -48,7 +54,8 @@ function poke(address: string): Promise<void> {
 
 /** The device's MAC address from the neighbour table, when it is on a link of this machine. */
 export async function neighbourMac(address: string, device: string): Promise<string | undefined> {
-  const show = async () => (await execa('ip', ['neigh', 'show', address, 'dev', device], { reject: false })).stdout;
+  const show = async () =>
+    (await execa('ip', ['neigh', 'show', address, 'dev', device], { reject: false })).stdout;
   let line = await show();
   if (!/lladdr/.test(line)) {
     // No entry yet (or a failed one): one datagram (to the discard port) makes the kernel resolve it.
@@ -64,15 +71,73 @@ export async function neighbourMac(address: string, device: string): Promise<str
 /** Creates the device's filter chains (IPv4 by source address, IPv6 by MAC when known) and hooks them into FORWARD. */
 export async function installHermetic(chain: string, source: string, mac: string | undefined): Promise<void> {
   await table('iptables', ['-N', chain]);
-  await table('iptables', ['-A', chain, '-p', 'udp', '--dport', '443', ...comment(chain), '-j', 'REJECT', '--reject-with', 'icmp-port-unreachable']);
-  await table('iptables', ['-A', chain, '-p', 'tcp', ...comment(chain), '-j', 'REJECT', '--reject-with', 'tcp-reset']);
-  await table('iptables', ['-A', chain, ...comment(chain), '-j', 'REJECT', '--reject-with', 'icmp-port-unreachable']);
+  await table('iptables', [
+    '-A',
+    chain,
+    '-p',
+    'udp',
+    '--dport',
+    '443',
+    ...comment(chain),
+    '-j',
+    'REJECT',
+    '--reject-with',
+    'icmp-port-unreachable',
+  ]);
+  await table('iptables', [
+    '-A',
+    chain,
+    '-p',
+    'tcp',
+    ...comment(chain),
+    '-j',
+    'REJECT',
+    '--reject-with',
+    'tcp-reset',
+  ]);
+  await table('iptables', [
+    '-A',
+    chain,
+    ...comment(chain),
+    '-j',
+    'REJECT',
+    '--reject-with',
+    'icmp-port-unreachable',
+  ]);
   await table('iptables', ['-I', 'FORWARD', '-s', source, ...comment(chain), '-j', chain]);
   if (!mac) return;
   await table('ip6tables', ['-N', chain]);
-  await table('ip6tables', ['-A', chain, '-p', 'tcp', ...comment(chain), '-j', 'REJECT', '--reject-with', 'tcp-reset']);
-  await table('ip6tables', ['-A', chain, ...comment(chain), '-j', 'REJECT', '--reject-with', 'icmp6-port-unreachable']);
-  await table('ip6tables', ['-I', 'FORWARD', '-m', 'mac', '--mac-source', mac, ...comment(chain), '-j', chain]);
+  await table('ip6tables', [
+    '-A',
+    chain,
+    '-p',
+    'tcp',
+    ...comment(chain),
+    '-j',
+    'REJECT',
+    '--reject-with',
+    'tcp-reset',
+  ]);
+  await table('ip6tables', [
+    '-A',
+    chain,
+    ...comment(chain),
+    '-j',
+    'REJECT',
+    '--reject-with',
+    'icmp6-port-unreachable',
+  ]);
+  await table('ip6tables', [
+    '-I',
+    'FORWARD',
+    '-m',
+    'mac',
+    '--mac-source',
+    mac,
+    ...comment(chain),
+    '-j',
+    chain,
+  ]);
 }
 
 /** Removes the jumps and chains of `chain` from both tools' filter tables; parts already gone are not errors. */

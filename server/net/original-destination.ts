@@ -34,7 +34,10 @@ function unmapped(address: string): string {
 }
 
 /** Finds the TCP connection in conntrack text (either format) and returns its original destination. */
-export function findOriginalDestination(table: string, ends: Required<ConnectionEnds>): OriginalDestination | undefined {
+export function findOriginalDestination(
+  table: string,
+  ends: Required<ConnectionEnds>,
+): OriginalDestination | undefined {
   const client = unmapped(ends.remoteAddress);
   const local = unmapped(ends.localAddress);
   for (const line of table.split('\n')) {
@@ -43,7 +46,12 @@ export function findOriginalDestination(table: string, ends: Required<Connection
     // Original tuple src dst sport dport, then the reply tuple in the same order.
     if (fields.length < 8) continue;
     const [src, dst, sport, dport, replySrc, , replySport] = fields;
-    if (src === client && sport === String(ends.remotePort) && replySrc === local && replySport === String(ends.localPort)) {
+    if (
+      src === client &&
+      sport === String(ends.remotePort) &&
+      replySrc === local &&
+      replySport === String(ends.localPort)
+    ) {
       return { address: dst!, port: Number(dport) };
     }
   }
@@ -74,11 +82,18 @@ export class OriginalDestinationLookup {
       table = await readFile(this.#table, 'utf8');
     } catch {
       // No procfs table in this kernel: ask conntrack-tools over netlink instead.
-      const result = await execa('conntrack', ['-L', '-p', 'tcp', '--orig-src', unmapped(remoteAddress), '--orig-port-src', String(remotePort)], { reject: false });
+      const result = await execa(
+        'conntrack',
+        ['-L', '-p', 'tcp', '--orig-src', unmapped(remoteAddress), '--orig-port-src', String(remotePort)],
+        { reject: false },
+      );
       if (result.exitCode !== 0) {
         if (!this.#warned) {
           this.#warned = true;
-          this.#logger.warn({ stderr: result.stderr }, `cannot read connection tracking (no ${this.#table}, conntrack -L failed: ${result.stderr.trim() || result.exitCode}): clients without SNI or Host get the certificate of Recall's own address; install conntrack`);
+          this.#logger.warn(
+            { stderr: result.stderr },
+            `cannot read connection tracking (no ${this.#table}, conntrack -L failed: ${result.stderr.trim() || result.exitCode}): clients without SNI or Host get the certificate of Recall's own address; install conntrack`,
+          );
         }
         return undefined;
       }

@@ -42,12 +42,20 @@ describe.skipIf(!isRoot)('test_RecallServer run without root (needs root to swit
       logLevel: 'silent',
       // ssh2's optional native speed-ups: it falls back to JavaScript when they cannot be loaded.
       external: ['*.node'],
-      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url); const __dirname = import.meta.dirname;" },
+      banner: {
+        js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url); const __dirname = import.meta.dirname;",
+      },
     });
     await writeFile(join(dir, 'package.json'), '{"type":"module"}\n');
-    const result = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, bundled, dir], { reject: false, cwd: dir });
+    const result = await execa(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, bundled, dir],
+      { reject: false, cwd: dir },
+    );
     expect(result.stderr).toBe('');
-    expect(result.stdout.trim()).toMatch(/^ERR_TEST_ERROR test_RecallServer needs root .* run autoserv or run-remote as root/);
+    expect(result.stdout.trim()).toMatch(
+      /^ERR_TEST_ERROR test_RecallServer needs root .* run autoserv or run-remote as root/,
+    );
     expect(result.stdout).not.toMatch(/CA folder|writable dir/);
   });
 });

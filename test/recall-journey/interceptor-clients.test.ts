@@ -30,12 +30,32 @@ describe.skipIf(!isRoot)('only the device under test may use its interceptors (n
     intercepted = await connect(lab(), 0);
     other = await connect(lab(), 1);
     const dir = join(root, 'run');
-    run = startInServer(lab(), 'autoserv', ['-m', lab().devices[0]!.address, ...sshArgs(lab()), '--tests-dir', fixtureTestsDir, '-r', dir, '-a', 'fixture_ClientSleep seconds=60', join(fixtureTestsDir, '..', '..', '..', 'site_tests', 'test_RecallServer', 'control.ts')]);
+    run = startInServer(lab(), 'autoserv', [
+      '-m',
+      lab().devices[0]!.address,
+      ...sshArgs(lab()),
+      '--tests-dir',
+      fixtureTestsDir,
+      '-r',
+      dir,
+      '-a',
+      'fixture_ClientSleep seconds=60',
+      join(fixtureTestsDir, '..', '..', '..', 'site_tests', 'test_RecallServer', 'control.ts'),
+    ]);
     const statusLog = join(dir, 'status.log');
-    await until(() => existsSync(statusLog) && readFileSync(statusLog, 'utf8').includes('START\ttest_RecallServer/fixture_ClientSleep'));
+    await until(
+      () =>
+        existsSync(statusLog) &&
+        readFileSync(statusLog, 'utf8').includes('START\ttest_RecallServer/fixture_ClientSleep'),
+    );
     // The interceptors' ports: what this run's node process listens on at the server's device-side address.
-    const listening = execFileSync('ip', ['netns', 'exec', lab().serverNamespace, 'ss', '-Hlntup', 'src', lab().serverAddress], { encoding: 'utf8' });
-    for (const [, protocol, port] of listening.matchAll(/^(tcp|udp)\s.*?:(\d+)\s.*node/gm)) ports[protocol as 'tcp' | 'udp'].push(Number(port));
+    const listening = execFileSync(
+      'ip',
+      ['netns', 'exec', lab().serverNamespace, 'ss', '-Hlntup', 'src', lab().serverAddress],
+      { encoding: 'utf8' },
+    );
+    for (const [, protocol, port] of listening.matchAll(/^(tcp|udp)\s.*?:(\d+)\s.*node/gm))
+      ports[protocol as 'tcp' | 'udp'].push(Number(port));
   }, 180_000);
 
   afterAll(async () => {
@@ -51,12 +71,20 @@ describe.skipIf(!isRoot)('only the device under test may use its interceptors (n
     const statuses: string[] = [];
     for (const port of ports.tcp) {
       for (const scheme of ['http', 'https']) {
-        const answer = await host.run(`curl -sk -o /dev/null -w '%{http_code}' --max-time 5 ${scheme}://${server}:${port}/_recall/ca.pem`, { ignoreStatus: true });
+        const answer = await host.run(
+          `curl -sk -o /dev/null -w '%{http_code}' --max-time 5 ${scheme}://${server}:${port}/_recall/ca.pem`,
+          { ignoreStatus: true },
+        );
         if (answer.stdout === '200') statuses.push(`${scheme} ${port}`);
       }
     }
     const dig = async (transport: string) =>
-      (await host.run(`dig ${transport} +short +time=2 +tries=1 -p ${ports.udp[0]} @${server} static.lab.test A`, { ignoreStatus: true })).stdout.trim();
+      (
+        await host.run(
+          `dig ${transport} +short +time=2 +tries=1 -p ${ports.udp[0]} @${server} static.lab.test A`,
+          { ignoreStatus: true },
+        )
+      ).stdout.trim();
     return { statuses, udp: await dig('+notcp'), tcp: await dig('+tcp') };
   }
 

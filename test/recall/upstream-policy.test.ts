@@ -10,13 +10,22 @@ import { refusedUpstreamKind, UPSTREAM_REFUSED } from '../../lib/recall/upstream
 import { loopbackLookup, startOrigin, type Origin } from './http-fixtures.js';
 
 /** Sends `GET url` to Recall at 127.0.0.1:`port` with the URL's authority as Host, as a redirected device does. */
-function ask(url: string, port: number): Promise<{ status: number; error: string | undefined; body: string }> {
+function ask(
+  url: string,
+  port: number,
+): Promise<{ status: number; error: string | undefined; body: string }> {
   const { host, pathname } = new URL(url);
   return new Promise((resolve, reject) => {
     get({ host: '127.0.0.1', port, path: pathname, headers: { host }, agent: false }, (res) => {
       let body = '';
       res.on('data', (chunk: Buffer) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, error: res.headers['x-recall-error'] as string | undefined, body }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          error: res.headers['x-recall-error'] as string | undefined,
+          body,
+        }),
+      );
     }).on('error', reject);
   });
 }
@@ -52,7 +61,8 @@ describe('upstream policy', () => {
       ['not-an-address', 'not an IP address'],
     ];
     if (own) cases.push([own, 'an address of this machine']);
-    for (const [address, kind] of cases) expect([address, refusedUpstreamKind(address)]).toEqual([address, kind]);
+    for (const [address, kind] of cases)
+      expect([address, refusedUpstreamKind(address)]).toEqual([address, kind]);
   });
 });
 
@@ -65,7 +75,10 @@ describe('HTTPClient refuses upstreams on the Recall server itself', () => {
   beforeAll(async () => {
     secret = await startOrigin((_req, res) => res.end('secret admin page'));
     // Forwards through whichever resolver the test sets, as a device's DNS answer would steer it.
-    const client = new HTTPClient({ lookup: ((...args: Parameters<LookupFunction>) => (lookups.lookup ?? loopbackLookup)(...args)) as LookupFunction });
+    const client = new HTTPClient({
+      lookup: ((...args: Parameters<LookupFunction>) =>
+        (lookups.lookup ?? loopbackLookup)(...args)) as LookupFunction,
+    });
     server = new HTTPServer({ exchanger: client, host: '127.0.0.1', port: 0 });
     port = (await server.listen()).port;
   });
