@@ -3,6 +3,7 @@
  * that device only, and ICMP redirects turned off on the interface that reaches it (else the kernel would
  * tell the device to bypass us when its traffic enters and leaves by the same interface). Every change is
  * written to a state file before it is made, so a killed run is undone by the next one or `recall cleanup`.
+ * In playback, `seal()` also rejects everything else the device sends through this machine (hermetic-rules.ts).
  */
 import { reasonOf } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logging.js';
