@@ -193,7 +193,7 @@ function run<A extends unknown[]>(action: (...args: A) => Promise<void>): (...ar
       await action(...args);
     } catch (error) {
       const code = isAutotestError(error) ? ` [${error.code}]` : '';
-      process.stderr.write(`recall: ${reasonOf(error).replace(/\s*\n\s*/g, ' ')}${code}\n`);
+      process.stderr.write(`recall: ${printable(reasonOf(error).replace(/\s*\n\s*/g, ' '))}${code}\n`);
       process.exitCode = 1;
     }
   };

@@ -136,6 +136,12 @@ describe('archives from other tools', () => {
       expect(error.message, name).toContain(`${file}: ${path} is the string`);
       expect(error.message, name).toContain(why);
     }
+    // The refusal itself is printed escaped: JSON.stringify leaves C1 controls such as CSI (0x9b) raw.
+    await writeFile(join(dir, 'c1.har'), har([entry('https://a.test/', { headers: [{ name: 'X\u009b2J', value: 'v' }] })]));
+    const refused = await runCli('recall', ['ls', join(dir, 'c1.har')]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('headers[0].name is the string "X\\x9b2J"');
+    expect(refused.stderr).not.toContain('\u009b');
   });
 
   it('`recall ls`, `ls --dns`, `show` and `stats` print what HTTP allows but a terminal would act on escaped', async () => {
