@@ -28,6 +28,7 @@ import { readHarFile } from './archive-reader.js';
 import { harJsonChunks, writeArchiveFile, type HarParts } from './archive-writer.js';
 import { ArchiveJournal, journalPath, readJournal } from './archive-journal.js';
 import type { SkipKind } from './entry-skips.js';
+import { compareDns, sortedExchanges } from './archive-order.js';
 import { isForeignHar, madeUpDnsAnswers } from './foreign-archive.js';
 
 /** Name and version written into `log.creator`. */
@@ -52,35 +53,6 @@ async function exists(file: string): Promise<boolean> {
     () => true,
     () => false,
   );
-}
-
-/** Time order (what HAR viewers expect), then URL and method; equal keys keep recorded order (a stable sort). */
-/**
- * The exchanges in file order: by start time (as HAR viewers expect), then URL, then method, keeping recorded
- * order among equal keys. Keys are computed once: a million exchanges sort in about a second.
- */
-function sortedExchanges(exchanges: readonly RecordedExchange[]): RecordedExchange[] {
-  const keyed = exchanges.map((exchange, index) => ({
-    exchange,
-    index,
-    time: Date.parse(exchange.startedDateTime),
-    url: urlOf(exchange.request),
-  }));
-  keyed.sort((a, b) => {
-    if (a.time !== b.time && !Number.isNaN(a.time) && !Number.isNaN(b.time)) return a.time - b.time;
-    if (a.url !== b.url) return a.url < b.url ? -1 : 1;
-    const ma = a.exchange.request.method;
-    const mb = b.exchange.request.method;
-    if (ma !== mb) return ma < mb ? -1 : 1;
-    return a.index - b.index;
-  });
-  return keyed.map((k) => k.exchange);
-}
-
-function compareDns(a: RecordedDnsAnswer, b: RecordedDnsAnswer): number {
-  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
-  if (a.type !== b.type) return a.type < b.type ? -1 : 1;
-  return 0;
 }
 
 export class Archive {
