@@ -28,7 +28,7 @@ const RECORDED: RecordedDnsAnswer[] = NAMES.map((name, i) => ({
   ttl: 60,
   data: [`192.0.2.${i + 1}`],
 }));
-const TYPES: dnsPacket.RecordType[] = ['A', 'AAAA', 'PTR', 'TXT', 'MX', 'NS', 'SOA', 'CNAME', 'SRV', 'ANY'];
+const TYPES: dnsPacket.RecordType[] = ['A', 'AAAA', 'PTR', 'TXT', 'MX', 'NS', 'SOA', 'CNAME', 'SRV', 'CAA'];
 
 function validQuery(id: number): Buffer {
   const name = NAMES[randomInt(NAMES.length)]!;
