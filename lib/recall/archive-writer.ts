@@ -50,12 +50,15 @@ export async function* harJsonChunks(parts: HarParts, file: string): AsyncGenera
   if (parts.count === 0 || at < 0) return yield Buffer.from(`${template}\n`, 'utf8');
   let batch: string[] = [template.slice(0, at)];
   let batchLength = at;
-  let index = 0;
-  for (const entry of parts.entries) {
+  const entries = parts.entries[Symbol.iterator]();
+  for (let index = 0; ; index++) {
     let json: string;
     try {
+      // Making the entry (base64 of a body) and stringifying it are where a body too large for a string fails.
+      const next = entries.next();
+      if (next.done) break;
       // Stringified where it sits in the document, so it comes out indented as it will be in the file.
-      const nested = JSON.stringify({ log: { entries: [entry] } }, null, 2);
+      const nested = JSON.stringify({ log: { entries: [next.value] } }, null, 2);
       json = nested.slice(NESTED_PREFIX.length, nested.length - NESTED_SUFFIX.length);
     } catch (cause) {
       throw new RecallError(
@@ -67,7 +70,6 @@ export async function* harJsonChunks(parts: HarParts, file: string): AsyncGenera
     const text = index > 0 ? `,\n${json}` : json;
     batch.push(text);
     batchLength += text.length;
-    index++;
     if (batchLength >= BATCH_BYTES) {
       yield Buffer.from(batch.join(''), 'utf8');
       batch = [];

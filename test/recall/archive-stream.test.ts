@@ -94,6 +94,18 @@ describe('streamed archives', () => {
     });
   });
 
+  it('a body too large for one entry fails the save with a code naming it, and the file on disk stays whole', async () => {
+    const file = join(dir, 'kept.har');
+    const archive = Archive.create();
+    await archive.add(exchange('/small', 'ok'));
+    await archive.save(file);
+    await archive.add(exchange('/huge', Buffer.alloc(400 * 2 ** 20, 0xff)));
+    const error = (await archive.save(file).catch((e: unknown) => e)) as { code: string; message: string };
+    expect(error.code).toBe('ERR_ARCHIVE_WRITE');
+    expect(error.message).toContain(`${file}: cannot write entry 0 (GET https://big.test/huge): `);
+    expect((await Archive.load(file)).exchanges.map((e) => e.request.target)).toEqual(['/small']);
+  }, 300_000);
+
   it('saves and loads a recording past 512 MiB of JSON', async () => {
     const archive = Archive.create();
     const body = Buffer.alloc(1 << 20, 'x');
