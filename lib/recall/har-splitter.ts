@@ -20,6 +20,14 @@ const COLON = 0x3a;
 const COMMA = 0x2c;
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
+/** What a byte outside strings is to the splitter: structure, whitespace, or anything else. */
+const OTHER_BYTE = 0;
+const SPACE_BYTE = 1;
+const STRUCTURE_BYTE = 2;
+const BYTE_KIND = new Uint8Array(256);
+for (const byte of [0x20, 0x0a, 0x0d, 0x09]) BYTE_KIND[byte] = SPACE_BYTE;
+for (const byte of [QUOTE, OPEN_OBJECT, CLOSE_OBJECT, OPEN_ARRAY, CLOSE_ARRAY, COLON, COMMA]) BYTE_KIND[byte] = STRUCTURE_BYTE;
+
 function isSpace(byte: number): boolean {
   return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 }
@@ -94,6 +102,19 @@ export class HarSplitter {
         continue;
       }
       const byte = chunk[i]!;
+      const kind = BYTE_KIND[byte]!;
+      if (kind === OTHER_BYTE) {
+        if (this.#inEntries && this.#depth === 3 && !this.#entryParts) throw this.#notObject();
+        continue;
+      }
+      if (kind === SPACE_BYTE) {
+        if (!this.#entryParts && !(this.#inEntries && this.#depth === 3)) {
+          // Whitespace outside the entries is not kept: it cannot grow the rest of the document past its bound.
+          this.#keep(chunk, mark, i);
+          mark = i + 1;
+        }
+        continue;
+      }
       if (byte === QUOTE) {
         this.#inString = true;
         if (this.#depth >= 1 && this.#depth <= 2 && this.#expectKey[this.#depth]) this.#keyParts = [];
@@ -139,12 +160,6 @@ export class HarSplitter {
         if (this.#depth <= 2) this.#expectKey[this.#depth] = false;
       } else if (byte === COMMA) {
         if (this.#depth <= 2 && this.#kinds[this.#depth] === OPEN_OBJECT) this.#expectKey[this.#depth] = true;
-      } else if (this.#inEntries && this.#depth === 3) {
-        if (!isSpace(byte)) throw this.#notObject();
-      } else if (!this.#entryParts && isSpace(byte)) {
-        // Whitespace outside the entries is not kept: it cannot grow the rest of the document past its bound.
-        this.#keep(chunk, mark, i);
-        mark = i + 1;
       }
     }
     if (this.#inEntries && this.#depth === 3 && !this.#entryParts) mark = chunk.length;
