@@ -12,6 +12,7 @@ import { ResultsStoreError } from '../results-server/results-store-error.js';
 import { startResultsServer } from '../results-server/results-server.js';
 import { mountWebView } from '../results-server/web-view.js';
 import { SchedulerClient } from '../scheduler/scheduler-client.js';
+import { exitTwoOnUsageErrors } from './usage-errors.js';
 
 function listenAddress(value: string): { host: string; port: number } {
   const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
     )
     .option('-v, --verbose', 'log requests and uploads to stderr')
     .showHelpAfterError();
-  program.parse();
+  exitTwoOnUsageErrors(program).parse();
   const opts = program.opts<{
     dir: string;
     tokenFile: string;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { retrySpooled, spooledJobs, uploadResults } from '../../server/results-server/results-uploader.js';
 import { startResultsServer } from '../../server/results-server/results-server.js';
-import { repoRoot, startCli } from '../helpers/cli.js';
+import { repoRoot, runCli, startCli } from '../helpers/cli.js';
 
 const token = randomBytes(24).toString('hex');
 let work: string;
@@ -97,9 +97,51 @@ describe('results store', () => {
       expect(await log.text()).toBe('log line\n');
       // The staging area is empty: nothing half-made is left next to the job.
       expect(await readdir(join(store, '.incoming'))).toEqual([]);
+      // Without --redis the jobs page lists what the store holds, each linking to its report.
+      const jobsPage = await (await fetch(`${server.url}/jobs`)).text();
+      expect(jobsPage).toContain('<a href="/results/17-dummy/index.html">17-dummy</a>');
     } finally {
       await server.stop();
     }
+  });
+
+  it.each([
+    [
+      'a token file that does not exist',
+      () => ['--token-file', join(work, 'no-such-token')],
+      /cannot read the token file .*no-such-token.* \[ERR_RESULTS_OPTIONS\]$/,
+    ],
+    [
+      'a token shorter than 16 characters',
+      () => ['--token-file', join(work, 'short-token')],
+      /shorter than 16 characters.* \[ERR_RESULTS_OPTIONS\]$/,
+    ],
+    [
+      'a Redis nobody answers at',
+      () => ['--token-file', join(work, 'token'), '--redis', `unix://${join(work, 'no-redis.sock')}`],
+      /no-redis\.sock/,
+    ],
+    [
+      'a --listen that is not HOST:PORT',
+      () => ['--token-file', join(work, 'token'), '--listen', 'localhost'],
+      /expected HOST:PORT .*got "localhost"/,
+    ],
+  ])('refuses %s in one line, exit 2', async (_what, args, message) => {
+    await writeFile(join(work, 'short-token'), 'abc');
+    await writeFile(join(work, 'token'), token);
+    const result = await runCli('results-server', [
+      '--dir',
+      join(work, 'store-cli'),
+      '--listen',
+      '127.0.0.1:0',
+      ...args(),
+    ]);
+    expect(result.code).toBe(2);
+    const lines = result.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => !l.startsWith('(') && !/DeprecationWarning|Use `node/.test(l));
+    expect(lines[0]).toMatch(message); // commander adds the usage after its own errors
   });
 
   it('keeps results in the spool while the store is down or restarting, and uploads them once it is up', async () => {
