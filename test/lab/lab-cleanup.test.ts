@@ -36,7 +36,7 @@ async function traces(name: string): Promise<string[]> {
     if (cmdline.includes(`/autotest-lab/${name}`) || cmdline.includes(` ${name}-`))
       found.push(`process ${pid} ${cmdline}`);
   }
-  for (const path of [`/var/lib/autotest-lab/${name}`, `/etc/netns/${name}-srv`, `/run/netns/${name}-srv`])
+  for (const path of [`/var/lib/autotest-lab/${name}`, `/etc/netns/${name}-srv`, `/run/netns/${name}-srv`, `/etc/netns/${name}-srv2`])
     if (existsSync(path)) found.push(`file ${path}`);
   const slots = await readdir('/var/lib/autotest-lab/slots').catch(() => []);
   for (const slot of slots)
@@ -78,6 +78,30 @@ describe.skipIf(!isRoot)('lab up and lab down', () => {
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
     expect((await traces(name)).length).toBeGreaterThan(0);
+    const down = await execa(process.execPath, [labCli, 'down', '--name', name], { reject: false });
+    expect(down.stderr).toBe('');
+    expect(down.exitCode).toBe(0);
+    expect(await traces(name)).toEqual([]);
+  });
+
+  it('cleans up a two-server lab killed halfway by its name alone, state file gone', async () => {
+    const name = uniqueLabName();
+    const child = spawn(process.execPath, [labCli, 'up', '--name', name, '--devices', '4', '--servers', '2'], {
+      stdio: 'ignore',
+    });
+    const state = `/var/lib/autotest-lab/${name}/state.json`;
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const text = await readFile(state, 'utf8').catch(() => '');
+      if (text.includes('"dut3"') || Date.now() > deadline) break;
+      await sleep(20);
+    }
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    await rm(state, { force: true });
+    const during = await traces(name);
+    expect(during.some((t) => t.startsWith('namespace') && t.includes(`${name}-srv2`))).toBe(true);
+    expect(during.some((t) => t.startsWith('link') && t.includes(`${name}-mgmt2`))).toBe(true);
     const down = await execa(process.execPath, [labCli, 'down', '--name', name], { reject: false });
     expect(down.stderr).toBe('');
     expect(down.exitCode).toBe(0);
