@@ -31,7 +31,7 @@ import {
   type ZlibOptions,
 } from 'node:zlib';
 import type { Logger } from 'pino';
-import type { RecordedResponse } from './archive-types.js';
+import type { RecordedExchange } from './archive-types.js';
 import { headerValue } from './http-headers.js';
 
 export type ContentCoding = 'gzip' | 'deflate' | 'deflate-raw' | 'br';
@@ -209,13 +209,14 @@ export async function encodeBody(body: Buffer, codings: readonly ContentCoding[]
  * The exchange with `response.decoded` set when its body has a known Content-Encoding that decodes within the cap
  * (what the archive stores as `content.text`); the same exchange otherwise.
  */
-export async function withDecodedBody<T extends { response: RecordedResponse }>(
+export async function withDecodedBody<T extends Pick<RecordedExchange, 'request' | 'response'>>(
   exchange: T,
   logger?: Logger,
 ): Promise<T> {
-  const { response } = exchange;
+  const { request, response } = exchange;
   const coding = headerValue(response.headers, 'content-encoding');
   if (response.body.length === 0 || !parseContentEncoding(coding)?.length) return exchange;
-  const decoded = await decodeBody(response.body, coding, { logger, what: 'recorded response' });
+  const what = `${request.method} ${request.scheme}://${request.host}${request.target}`;
+  const decoded = await decodeBody(response.body, coding, { logger, what });
   return decoded ? { ...exchange, response: { ...response, decoded: decoded.body } } : exchange;
 }
