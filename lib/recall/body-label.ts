@@ -27,7 +27,7 @@ export function bodyView(part: { headers: RawHeaders; body: Buffer; decoded?: Bu
   const wire = `${coding}-encoded, ${part.body.length} bytes on the wire`;
   if (!part.decoded)
     return {
-      label: `[${part.body.length} bytes${of}, ${coding}-encoded and not decodable: stored as sent, base64]`,
+      label: `[${part.body.length} bytes${of}, ${coding}-encoded, not decoded: stored as sent, base64]`,
     };
   if (!isUtf8(part.decoded)) return { label: `[${part.decoded.length} bytes of binary${of}, ${wire}]` };
   return {
