@@ -183,7 +183,7 @@ async function serve(options: ServeOptions): Promise<void> {
     out(
       `served ${playback.hits} from the archive, ${playback.missCount} misses, ${playback.unused().length} unused`,
     );
-    for (const line of playback.missSummary()) out(line);
+    for (const line of playback.missSummary()) out(printable(line)); // a device chose these URLs
   }
 }
 
