@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../helpers/cli.js';
+import { connect } from 'node:net';
+import { runCli, startCli } from '../helpers/cli.js';
 import { Archive, PlaybackHTTPClient, type RecordedRequest } from '../../lib/recall/index.js';
 
 type Json = Record<string, unknown>;
@@ -170,5 +171,21 @@ describe('archives from other tools', () => {
     expect(show.stdout).toContain('HTTP/2.0 200 OK\\u202e');
     const stats = await runCli('recall', ['stats', file]);
     for (const output of [ls.stdout, dns.stdout, show.stdout, stats.stdout]) expect(output).not.toMatch(raw);
+    // A replay's MISS lines name what a device asked for: also escaped.
+    const served = startCli('recall', ['serve', '--mode', 'replay', '--archive', file, '--ca-dir', join(dir, 'ca')]);
+    for (let i = 0; i < 3000 && !served.output().includes('ready'); i++) await new Promise((r) => setTimeout(r, 10));
+    const port = Number(/^http\s+[^\s]+:(\d+)/m.exec(served.output())![1]);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.end(Buffer.from('GET /x HTTP/1.1\r\nHost: a.test\u009b2J\r\nConnection: close\r\n\r\n', 'latin1')));
+      let text = '';
+      socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1.1 404 /);
+    served.child.kill('SIGTERM');
+    const { stdout } = await served.done;
+    expect(stdout).toMatch(/MISS GET http:\/\/a\.test\\x9b2j\/x /);
+    expect(stdout).not.toMatch(raw);
   });
 });
