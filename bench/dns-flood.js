@@ -7,9 +7,11 @@
 //
 // --dist (repeatable) names builds to compare, e.g. this dist/ and the dist/ of an older checkout: their rounds are
 // interleaved, so load from other jobs on a shared machine hits each alike.
-// modes: replay (PlaybackDNSClient, 1000 recorded names cycled) and record (ArchivingDNSClient over DNSClient to a
-// local upstream; every query a new name, so every one is a first lookup: the worst case).
+// modes: replay (PlaybackDNSClient, 1000 recorded names cycled), record (ArchivingDNSClient over DNSClient to a
+// local upstream; every query a new name, so every one is a first lookup: the worst case), and noise (replay, with
+// 9 of every 10 packets random bytes from another socket; the share is of the real queries answered).
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -102,8 +104,11 @@ function query(id, name) {
   return Buffer.concat([header, ...labels, Buffer.from([0, 0, 1, 0, 1])]);
 }
 
-/** Sends `rate` queries a second for `seconds`, then waits 1 s for stragglers; returns the share answered. */
-async function flood(port, nameOf) {
+/**
+ * Sends `rate` packets a second for `seconds`, then waits 1 s for stragglers; returns the share of real queries
+ * answered. With `noise`, 9 of 10 packets are random bytes, sent from a socket of their own.
+ */
+async function flood(port, nameOf, noise) {
   const sockets = await Promise.all(
     Array.from({ length: 4 }, async () => {
       const socket = createSocket({ type: 'udp4', recvBufferSize: 8 << 20 });
@@ -112,22 +117,30 @@ async function flood(port, nameOf) {
     }),
   );
   const answered = new Set();
-  sockets.forEach((socket, s) => socket.on('message', (m) => answered.add(s * 65536 + m.readUInt16BE(0))));
+  sockets
+    .slice(0, 3)
+    .forEach((socket, s) => socket.on('message', (m) => answered.add(s * 65536 + m.readUInt16BE(0))));
   const total = rate * seconds;
   const started = performance.now();
   let sent = 0;
+  let real = 0;
   while (sent < total) {
     const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
     for (; sent < due; sent += 1) {
-      const s = sent % 4;
-      const id = Math.floor(sent / 4) % 65536;
-      sockets[s].send(query(id, nameOf(sent)), port, '127.0.0.1');
+      if (noise && sent % 10 !== 0) {
+        sockets[3].send(randomBytes(12 + (sent % 300)), port, '127.0.0.1');
+        continue;
+      }
+      const s = real % 3;
+      const id = Math.floor(real / 3) % 65536;
+      sockets[s].send(query(id, nameOf(real)), port, '127.0.0.1');
+      real += 1;
     }
     await new Promise((r) => setTimeout(r, 1)); // not setImmediate: a busy loop would starve the upstream on this core
   }
   await new Promise((r) => setTimeout(r, 1000));
   for (const socket of sockets) socket.close();
-  return { sent: total, answered: answered.size, share: answered.size / total };
+  return { sent: real, answered: answered.size, share: answered.size / real };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'dns-flood-'));
@@ -142,16 +155,20 @@ writeFileSync(
 const shares = {};
 try {
   for (let round = 0; round < rounds; round += 1) {
-    for (const mode of ['replay', 'record']) {
+    for (const mode of ['replay', 'record', 'noise']) {
       for (const dist of dists) {
         const upstream = mode === 'record' ? startScript(1, UPSTREAM, []) : undefined;
-        const server = startScript(0, SERVER, [dist, mode, answersFile, String((await upstream?.port) ?? 0)]);
+        const serverMode = mode === 'noise' ? 'replay' : mode;
+        const server = startScript(0, SERVER, [
+          dist,
+          serverMode,
+          answersFile,
+          String((await upstream?.port) ?? 0),
+        ]);
         const port = await server.port;
         const tag = `r${round}-${Date.now()}`;
-        const result = await flood(
-          port,
-          mode === 'replay' ? (i) => names[i % 1000] : (i) => `n${i}.${tag}.test`,
-        );
+        const nameOf = mode === 'record' ? (i) => `n${i}.${tag}.test` : (i) => names[i % 1000];
+        const result = await flood(port, nameOf, mode === 'noise');
         (shares[`${mode} ${dist}`] ??= []).push(result.share);
         console.log(
           `round ${round + 1} ${mode} ${dist}: ${result.answered} of ${result.sent} answered (${(result.share * 100).toFixed(1)}%)`,
@@ -169,6 +186,6 @@ const median = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length 
 for (const dist of dists) {
   const of = (mode) => `${(median(shares[`${mode} ${dist}`]) * 100).toFixed(1)}%`;
   console.log(
-    `dns flood at ${rate} queries/s for ${seconds} s, median of ${rounds}: replay ${of('replay')} answered, record ${of('record')} answered (${dist})`,
+    `dns flood at ${rate} packets/s for ${seconds} s, median of ${rounds}: replay ${of('replay')} answered, record ${of('record')}, real queries among 90% noise ${of('noise')} (${dist})`,
   );
 }

@@ -44,7 +44,20 @@ export interface WireMessage {
 
 /** Decodes one DNS message; throws on malformed input. */
 export function decodeMessage(bytes: Buffer): WireMessage {
+  if (!countsFit(bytes)) throw new Error('DNS message: its section counts need more bytes than it has');
   return dnsPacket.decode(bytes) as unknown as WireMessage;
+}
+
+/**
+ * True when the header's record counts can fit in the message: a question takes at least 5 bytes, a record 11.
+ * dns-packet sizes its arrays by the counts before reading a record, so random counts (up to 4 × 65535) cost
+ * megabytes and milliseconds per packet: garbage was 50 times dearer to refuse than a real query to answer.
+ */
+function countsFit(bytes: Buffer): boolean {
+  if (bytes.length < 12) return false;
+  const questions = bytes.readUInt16BE(4);
+  const records = bytes.readUInt16BE(6) + bytes.readUInt16BE(8) + bytes.readUInt16BE(10);
+  return 12 + questions * 5 + records * 11 <= bytes.length;
 }
 
 /** Encodes one DNS message. */
