@@ -94,7 +94,8 @@ export async function runAttempt(context: AttemptContext): Promise<'done' | 'req
     await jobs.update(record.id, { status: 'QUEUED', reason: reason ?? 'requeued' }, { attempt: { ...attempt, status: 'REQUEUED', infrastructure: true, endedAt, reason } });
     return 'requeue';
   }
-  if (status !== 'GOOD' && status !== 'CANCELLED') {
+  // A test that failed or broke may have met a dead device; one the drone stopped (timeout, cancel) did not say so.
+  if ((status === 'FAIL' || status === 'ERROR' || status === 'ABORT') && !run.stop) {
     const dead = (await Promise.all(machines.map(async (machine, i) => ({ device: devices[i]!, why: await verifyDevice(machine) })))).filter((d) => d.why);
     for (const { device, why } of dead) {
       logger.warn({ device, reason: why }, 'device needs repair');

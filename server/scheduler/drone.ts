@@ -204,7 +204,7 @@ export class Drone {
         const record = await this.jobs.get(run.id);
         if (record?.cancelRequested && !run.stop) {
           run.stop = 'cancel';
-          run.controller.abort(new TestAbort(`cancelled by ${record.reason ?? 'a user'}`));
+          run.controller.abort(new TestAbort(record.reason ?? 'cancelled'));
         }
       }
       const info = { name: this.name, host: hostname(), pid: process.pid, running: this.runningJobs(), maxJobs: this.options.maxJobs ?? 8, at: new Date().toISOString() };

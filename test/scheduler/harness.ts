@@ -51,11 +51,12 @@ export class SchedulerHarness {
   }
 
   /** Starts `drone` as its own process and waits until it says it is ready. */
-  async startDrone(name: string, options: { leaseMs?: number; maxJobs?: number; retryMs?: number } = {}): Promise<DroneProcess> {
-    const args = [join(repoRoot, 'bin/drone.js'), '--redis', this.url, '--name', name, '--results', join(this.dir, 'store')];
+  async startDrone(name: string, options: { leaseMs?: number; maxJobs?: number; retryMs?: number; results?: string; tokenFile?: string } = {}): Promise<DroneProcess> {
+    const args = [join(repoRoot, 'bin/drone.js'), '--redis', this.url, '--name', name, '--results', options.results ?? join(this.dir, 'store')];
+    if (options.tokenFile) args.push('--token-file', options.tokenFile);
     args.push('--state', join(this.dir, 'state'), '--lease-ms', String(options.leaseMs ?? 3000), '--retry-ms', String(options.retryMs ?? 200));
     args.push('--max-jobs', String(options.maxJobs ?? 8));
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DRONE_LOG_LEVEL: 'warn' } });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DRONE_LOG_LEVEL: process.env.DRONE_LOG_LEVEL ?? 'warn' } });
     let output = '';
     child.stderr!.on('data', (data: Buffer) => (output += data));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
