@@ -2,6 +2,7 @@
 // way to the internet), any server reaches every device, `lab run --server N` runs in server N, and the lab's
 // inventory names each device's gateway drone. Gateways are proved with iptables counters in each server's own
 // namespace: a device's traffic to the internet is counted by its gateway and by no other server.
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -99,12 +100,28 @@ describe.skipIf(!isRoot)('a lab with two servers', () => {
     const status = lab.status();
     // A listener in each server namespace that answers with the server's name and the connection's two ends.
     const script = `const s=require('node:net').createServer(c=>c.end(process.argv[1]+' '+c.localAddress+' '+c.remoteAddress+'\\n'));s.listen(7070,'0.0.0.0',()=>console.log('ready'));setTimeout(()=>s.close(),60000).unref();`;
-    const listeners = status.servers.map((server) =>
-      execa('ip', ['netns', 'exec', server.namespace, process.execPath, '-e', script, server.name], {
-        buffer: false,
-        reject: false,
-      }),
-    );
+    // Each listener's output is collected from the start, so a 'ready' printed early is never missed.
+    const listeners = status.servers.map((server) => {
+      const child = spawn(
+        'ip',
+        ['netns', 'exec', server.namespace, process.execPath, '-e', script, server.name],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
+      let output = '';
+      child.stdout.on('data', (d: Buffer) => (output += d));
+      const ready = async (): Promise<void> => {
+        const deadline = Date.now() + 30_000;
+        while (!output.includes('ready')) {
+          if (child.exitCode !== null || Date.now() > deadline)
+            throw new Error(`no listener in ${server.namespace}`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      };
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      return { child, ready, exited };
+    });
     const connect = async (namespace: string, address: string): Promise<string> =>
       (
         await inNamespace(
@@ -117,8 +134,7 @@ describe.skipIf(!isRoot)('a lab with two servers', () => {
         )
       ).stdout.trim();
     try {
-      for (const listener of listeners)
-        await new Promise((resolve) => listener.stdout!.once('data', resolve));
+      for (const listener of listeners) await listener.ready();
       for (const device of status.devices) {
         expect(await connect(device.namespace, device.gateway)).toBe(
           `server${device.server} ${device.gateway} ${device.address}`,
@@ -133,8 +149,8 @@ describe.skipIf(!isRoot)('a lab with two servers', () => {
         `server2 ${two!.upstreamAddress} ${one!.upstreamAddress}`,
       );
     } finally {
-      for (const listener of listeners) listener.kill();
-      await Promise.allSettled(listeners);
+      for (const listener of listeners) listener.child.kill();
+      await Promise.all(listeners.map((listener) => listener.exited));
     }
   });
 
