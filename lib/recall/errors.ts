@@ -76,4 +76,6 @@ export const RECALL_DNS_TLS_ERROR_CODES = {
   DNS_LISTEN: 'ERR_DNS_LISTEN',
   /** A DNS option has a value that cannot be used. */
   DNS_INVALID_OPTION: 'ERR_DNS_INVALID_OPTION',
+  /** A name to ask upstream cannot be a DNS name (a label over 63 bytes, the whole over 255): answered SERVFAIL. */
+  DNS_INVALID_NAME: 'ERR_DNS_INVALID_NAME',
 } as const;
