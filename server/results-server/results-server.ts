@@ -14,6 +14,7 @@ import { isAutotestError } from '../../lib/errors.js';
 import { silentLogger, type Logger } from '../../lib/logging.js';
 import { ResultsStore, type ResultsStoreLimits } from './results-store.js';
 import { ResultsStoreError } from './results-store-error.js';
+import { folderListing } from './web-page.js';
 
 export interface ResultsServerOptions extends ResultsStoreLimits {
   /** The store folder. */
@@ -98,6 +99,15 @@ export async function startResultsServer(options: ResultsServerOptions): Promise
     prefix: '/results/',
     index: ['index.html'],
     dotfiles: 'ignore',
+  });
+  // The raw folder, as AFE's "raw results" link: every file of a job, listed (dot files hidden).
+  await app.register(fastifyStatic, {
+    root: store.dir,
+    prefix: '/browse/',
+    index: false,
+    dotfiles: 'ignore',
+    decorateReply: false,
+    list: { format: 'html', render: folderListing },
   });
   if (options.extend) await options.extend(app, store);
   try {

@@ -60,3 +60,27 @@ export function duration(start?: string, end?: string): string {
   const s = Math.round(ms / 1000);
   return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
 }
+
+/** A results folder's listing (`/browse/…`): sub-folders, then files with their sizes. */
+export function folderListing(
+  dirs: readonly { href: string; name: string }[],
+  files: readonly { href: string; name: string; stats: { size: number } }[],
+): string {
+  const items = [
+    ...dirs.map((d) => html`<li><a href="${d.href}/">${d.name}/</a></li>`),
+    ...files.map(
+      (f) =>
+        html`<li>
+          <a href="${f.href.replace(/^\/browse\//, '/results/')}">${f.name}</a>
+          <span class="muted">${f.stats.size} bytes</span>
+        </li>`,
+    ),
+  ];
+  return page(
+    'Results folder',
+    html`<p><a href="../">..</a></p>
+      <ul id="listing">
+        ${items}
+      </ul>`,
+  );
+}

@@ -114,7 +114,7 @@ export function jobPage(job: JobRecord, report: ReportLink): string {
   return page(
     `Job ${job.id}`,
     html`<p>
-        ${link ? html`<a id="report" href="${link}">Open the report</a>` : html`<span class="muted">No results uploaded yet.</span>`}
+        ${link ? html`<a id="report" href="${link}">Open the report</a> · <a id="browse" href="/browse/${encodeURIComponent(job.id)}/">Browse the results folder</a>` : html`<span class="muted">No results uploaded yet.</span>`}
       </p>
       <table id="job">
         ${fields.map(

@@ -228,6 +228,10 @@ describe('results server web view', () => {
     await page.goto(`${url}/jobs`);
     await page.click(`tr[data-job="${jobs.pass.id}"] a:has-text("${jobs.pass.id}")`);
     expect(await page.locator('#job').innerText()).toContain('alice');
+    // The raw results folder, listed, with the report among its files.
+    await page.click('#browse');
+    expect(await page.locator('#listing').innerText()).toContain('index.html');
+    await page.goBack();
     await page.click('#report');
     expect(await page.locator('#title').innerText()).toBe(`Report of job ${jobs.pass.id}`);
     expect(page.url()).toBe(`${url}/results/${jobs.pass.id}/index.html`);
