@@ -55,6 +55,15 @@ export function contentOf(response: RecordedResponse): HarContent {
   };
 }
 
+/**
+ * Whether `decoded` can be what `wire` holds: a compressed body decodes to about its own length or more. Brotli
+ * has no magic number, and about 4% of random binary "decodes" as an empty brotli stream followed by ignored bytes;
+ * a binary body a browser stored decoded under `br` must not be taken for the wire bytes.
+ */
+function plausiblyDecoded(wire: Buffer, decoded: Buffer): boolean {
+  return decoded.length * 2 >= wire.length;
+}
+
 const HEX_CHUNKS = /^\[\s*"[0-9a-f]*"(\s*,\s*"[0-9a-f]*")*\s*\]$/i;
 
 /** The bytes of a JSON list of hex strings (older Polly.js releases keep content-encoded bodies so), else undefined. */
@@ -94,16 +103,12 @@ export function bodyFromContent(
     if (base64) return { body: stored, headers };
     return { body: stored, headers: headers.filter(([name]) => name.toLowerCase() !== 'content-encoding') };
   }
-  const chunks = base64 ? undefined : hexChunks(stored);
-  if (chunks) {
-    const wire = decodeBodySync(chunks, coding);
-    if (wire === 'too-large') return { body: chunks, headers };
-    if (wire) return { body: chunks, decoded: wire.body, headers };
-  }
-  if (base64) {
-    const wire = decodeBodySync(stored, coding);
-    if (wire === 'too-large') return { body: stored, headers };
-    if (wire) return { body: stored, decoded: wire.body, headers };
+  const candidate = base64 ? stored : hexChunks(stored);
+  if (candidate) {
+    const wire = decodeBodySync(candidate, coding);
+    if (wire === 'too-large') return { body: candidate, headers };
+    if (wire && plausiblyDecoded(candidate, wire.body))
+      return { body: candidate, decoded: wire.body, headers };
   }
   return { body: encodeBodySync(stored, codings), decoded: stored, headers };
 }

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { brotliDecompressSync } from 'node:zlib';
 import { promisify } from 'node:util';
 import {
   Archive,
@@ -111,5 +113,36 @@ describe('DNS for an archive from another tool', () => {
     const own = join(dir, 'v1-dns.har');
     await writeFile(own, archiveBytes('recall-v1'));
     expect((await Archive.load(own)).recall.dns).toEqual([]);
+  });
+});
+
+describe('a binary body a browser stored decoded under br', () => {
+  it('is not taken for brotli wire bytes even when it happens to parse as a brotli stream', () => {
+    // About 4% of random binary parses as an empty brotli stream followed by ignored bytes: find such a body.
+    let body = Buffer.alloc(0);
+    for (let seed = 0; body.length === 0; seed++) {
+      const candidate = Buffer.concat(
+        Array.from({ length: 32 }, (_, i) => createHash('sha256').update(`${seed}/${i}`).digest()),
+      );
+      try {
+        if (brotliDecompressSync(candidate).length === 0) body = candidate;
+      } catch {
+        // not a brotli stream: try the next one
+      }
+    }
+    const har = structuredClone(FOREIGN_ARCHIVES.chrome!.har) as { log: { entries: any[] } };
+    const logo = har.log.entries.find((e) => e.request.url.endsWith('/logo.gif'));
+    logo.response.headers.push({ name: 'content-encoding', value: 'br' });
+    logo.response.content = {
+      size: body.length,
+      mimeType: 'image/gif',
+      text: body.toString('base64'),
+      encoding: 'base64',
+    };
+    const exchange = Archive.fromHar(har, 'chrome.har').exchanges.find(
+      (e) => e.request.target === '/logo.gif',
+    )!;
+    expect(exchange.response.decoded?.equals(body)).toBe(true);
+    expect(brotliDecompressSync(exchange.response.body).equals(body)).toBe(true);
   });
 });
