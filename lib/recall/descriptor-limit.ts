@@ -1,49 +1,21 @@
 /**
- * Raises this process's open-file limit from its soft value to its hard one, as Go programs and nginx do at start:
- * every connection a server holds is a descriptor, and the common soft default (1024) is far below what the
- * servers' per-source caps allow in total. Node has no setrlimit, so this asks util-linux's `prlimit` to change
- * it for our own pid (allowed for any process up to its hard limit). Best effort: without prlimit the limit stays.
+ * The open-file limit the servers run under. Every connection is a descriptor. Node already raises its soft limit
+ * to the hard one at start (as Go programs and nginx do), so there is nothing more a process may raise without
+ * privileges; a higher hard limit is the administrator's (systemd `LimitNOFILE=`, `prlimit`, `ulimit -Hn`). The
+ * servers' per-source caps keep one client from using the descriptors up whatever the limit.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { readFile } from 'node:fs/promises';
 
 export interface DescriptorLimit {
-  /** The soft limit now in force. */
   readonly soft: number;
   readonly hard: number;
-  /** The soft limit before, when it was raised. */
-  readonly raisedFrom?: number;
 }
 
-async function current(pid: number): Promise<{ soft: number; hard: number } | undefined> {
-  const { stdout } = await run('prlimit', [
-    '--pid',
-    String(pid),
-    '--nofile',
-    '--raw',
-    '--noheadings',
-    '--output=SOFT,HARD',
-  ]);
-  const [soft, hard] = stdout
-    .trim()
-    .split(/\s+/)
-    .map((v) => (v === 'unlimited' ? Number.POSITIVE_INFINITY : Number(v)));
-  return soft !== undefined && hard !== undefined && !Number.isNaN(soft) && !Number.isNaN(hard)
-    ? { soft, hard }
-    : undefined;
-}
-
-/** Raises the soft open-file limit to the hard one; returns the limits in force, or undefined when unknown. */
-export async function raiseDescriptorLimit(pid = process.pid): Promise<DescriptorLimit | undefined> {
-  try {
-    const before = await current(pid);
-    if (!before || before.soft >= before.hard || !Number.isFinite(before.hard)) return before;
-    await run('prlimit', ['--pid', String(pid), `--nofile=${before.hard}:${before.hard}`]);
-    const after = await current(pid);
-    return after ? { ...after, raisedFrom: before.soft } : undefined;
-  } catch {
-    return undefined; // no prlimit, or not allowed: the servers' per-source caps still protect the descriptors
-  }
+/** The soft and hard open-file limits from /proc/self/limits; undefined where that file does not exist. */
+export async function openFileLimit(): Promise<DescriptorLimit | undefined> {
+  const text = await readFile('/proc/self/limits', 'utf8').catch(() => undefined);
+  const match = /^Max open files\s+(\S+)\s+(\S+)/m.exec(text ?? '');
+  if (!match) return undefined;
+  const value = (v: string): number => (v === 'unlimited' ? Number.POSITIVE_INFINITY : Number(v));
+  return { soft: value(match[1]!), hard: value(match[2]!) };
 }

@@ -66,6 +66,8 @@ export class DNSServer {
   /** Queries received and not yet answered (close() waits for them). */
   #pending = 0;
   #drained: (() => void) | undefined;
+  /** Replies being sent while closing. */
+  #sending = 0;
   #stopping = false;
   readonly #stats: DnsServerStats = {
     queries: 0,
@@ -179,10 +181,12 @@ export class DNSServer {
       this.#settled(deadline);
       this.#stats[reply.bytes ? reply.rcode : 'ignored'] += 1;
       if (reply.bytes) send(reply.bytes);
+      this.#checkDrained();
     };
     const failed = (error: unknown): void => {
       this.#settled(deadline);
       this.#logger.error({ err: error, udp }, 'unexpected failure answering a query');
+      this.#checkDrained();
     };
     try {
       const reply = answerMessage(message, udp, context);
@@ -196,14 +200,26 @@ export class DNSServer {
   #settled(deadline: { done(): void }): void {
     deadline.done();
     this.#pending -= 1;
-    if (this.#pending === 0) this.#drained?.();
+  }
+
+  /** Called once a reply has been handed over: close() waits until nothing is pending or being sent. */
+  #checkDrained(): void {
+    if (this.#pending === 0 && this.#sending === 0) this.#drained?.();
   }
 
   #onDatagram(message: Buffer, address: string, port: number): void {
     if (this.#stopping || !this.#gate.allows(address)) return;
     // No callback: Node then tries a synchronous send first (uv_udp_try_send), about a fifth of the time a reply
     // costs under a flood; a failed send surfaces as the socket's 'error' event instead.
-    this.#answer(message, true, (bytes) => this.#udp?.send(bytes, port, address));
+    this.#answer(message, true, (bytes) => {
+      if (!this.#stopping) return void this.#udp?.send(bytes, port, address);
+      // Closing: a send without a callback may still be queued when the socket closes, and would be lost.
+      this.#sending += 1;
+      this.#udp?.send(bytes, port, address, () => {
+        this.#sending -= 1;
+        this.#checkDrained();
+      });
+    });
   }
 
   #onConnection(socket: Socket): void {
@@ -257,7 +273,7 @@ export class DNSServer {
       this.#stopping = true;
       const tcp = this.#tcp;
       const stopped = tcp ? new Promise<void>((resolve) => tcp.close(() => resolve())) : undefined;
-      if (this.#pending > 0) {
+      if (this.#pending > 0 || this.#sending > 0) {
         let timer: NodeJS.Timeout | undefined;
         await new Promise<void>((resolve) => {
           this.#drained = resolve;

@@ -12,7 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { silentLogger } from '../../lib/logging.js';
-import { raiseDescriptorLimit } from '../../lib/recall/descriptor-limit.js';
+import { openFileLimit } from '../../lib/recall/descriptor-limit.js';
 import { bodyView } from '../../lib/recall/body-label.js';
 import { Command, Option } from 'commander';
 import { reasonOf, isAutotestError } from '../../lib/errors.js';
@@ -139,7 +139,7 @@ async function serve(options: ServeOptions): Promise<void> {
     exchanger = new HTTPClient({ extraCAs, allowLocalUpstreams: Boolean(options.allowLocalUpstreams) });
   }
   const host = options.listen;
-  const descriptors = await raiseDescriptorLimit(); // every connection is a descriptor; the soft default is low
+  const descriptors = await openFileLimit(); // every connection is a descriptor (Node raised soft to hard)
   const dns = await DNSServer.start({ resolver, host, port: options.dnsPort, nameMap }).catch(async (error: unknown) => {
     await archive.journal?.remove(); // nothing was recorded
     throw error;
@@ -164,7 +164,7 @@ async function serve(options: ServeOptions): Promise<void> {
   out(`http  ${host}:${http.address().port}`);
   out(`https ${host}:${https.address().port}`);
   out(`ca    ${ca.rootCertificateFile} (also at /_recall/ca.pem and /_recall/ca.der)`);
-  if (descriptors) out(`files ${descriptors.soft} open files allowed${descriptors.raisedFrom ? ` (raised from ${descriptors.raisedFrom})` : ''}`);
+  if (descriptors) out(`files ${descriptors.soft} open files allowed`);
   out('ready: press Ctrl-C to stop' + (options.mode === 'record' ? ' and save' : ''));
   const signal = await new Promise<NodeJS.Signals>((done) => {
     process.once('SIGINT', done);

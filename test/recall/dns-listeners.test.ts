@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ArchivingDNSClient } from '../../lib/recall/archiving-dns-client.js';
 import { DeadlineSignals } from '../../lib/recall/deadline-signals.js';
 import { DNSClient } from '../../lib/recall/dns-client.js';
+import type { RecordedDnsAnswer } from '../../lib/recall/dns-types.js';
 import { cleanups, query, runCleanups, server } from '../helpers/dns-tools.js';
 
 afterEach(runCleanups);
@@ -55,6 +56,29 @@ describe('DNS deadlines', () => {
     expect(answered.size).toBe(300);
     expect(recorder.stats.NXDOMAIN).toBe(300);
     expect(watch.warnings.map((w) => `${w.name}: ${w.message}`)).toEqual([]);
+  });
+
+  it('answers and records the questions already received when it is closed', async () => {
+    const upstreamPort = await slowUpstream(300);
+    const sink: RecordedDnsAnswer[] = [];
+    const recorder = await server({
+      resolver: new ArchivingDNSClient(
+        new DNSClient({ servers: [{ host: '127.0.0.1', port: upstreamPort }], timeoutMs: 2000, attempts: 1 }),
+        { sink },
+      ),
+    });
+    const client = createSocket('udp4');
+    const replies: Buffer[] = [];
+    client.on('message', (reply) => replies.push(reply));
+    await new Promise<void>((resolve) => client.bind(0, '127.0.0.1', resolve));
+    client.send(query('late.drain.test', 'A', 77), recorder.port, '127.0.0.1');
+    for (let i = 0; i < 200 && recorder.stats.queries === 0; i += 1)
+      await new Promise((r) => setTimeout(r, 5));
+    await recorder.close(); // the upstream answers 300 ms later: close waits for it
+    await new Promise((r) => setTimeout(r, 50));
+    client.close();
+    expect(replies.map((r) => r.readUInt16BE(0))).toEqual([77]);
+    expect(sink.map((a) => a.name)).toEqual(['late.drain.test']);
   });
 
   it('aborts a pending signal at its deadline and forgets finished ones', async () => {

@@ -110,6 +110,19 @@ describe('recall serve under faults', () => {
     }
   });
 
+  it('runs with its open-file limit raised from the soft to the hard value', async () => {
+    const served = await serve(
+      ['--mode', 'proxy', '--ca-dir', join(dir, 'ca-limit')],
+      ['prlimit', '--nofile=512:4096'],
+    );
+    try {
+      expect(served.output()).toMatch(/^files 4096 open files allowed$/m);
+    } finally {
+      served.child.kill('SIGKILL');
+      await served.exited;
+    }
+  });
+
   it('keeps serving other sources while one source holds 1,000 idle connections, under 1024 descriptors', async () => {
     const file = join(dir, 'idle.har');
     // Soft and hard limit 1024: nothing to raise, so only the per-source caps keep the servers answering.
