@@ -5,8 +5,10 @@
  * devices at once.
  */
 import { userInfo } from 'node:os';
+import { resolve } from 'node:path';
 import { loadControlFile } from '../../lib/control-file.js';
 import { AutotestError } from '../../lib/errors.js';
+import { builtInTestsDir } from '../../lib/package-root.js';
 import { resolveTests } from '../test-resolver.js';
 import { rankOf, DeviceLeases, type DeviceWant } from './device-leases.js';
 import { matchDevices, parseLabel, type Inventory } from './inventory.js';
@@ -17,7 +19,7 @@ import type { SchedulerClient } from './scheduler-client.js';
 export class SubmitError extends AutotestError {}
 
 export interface SubmitRequest {
-  /** Test names, control files or suite:NAME; one job each. */
+  /** Test names (searched in `testsDirs`, then site_tests/), control files or suite:NAME; one job each. */
   tests: string[];
   args?: string;
   /** Device names; the job needs all of them. */
@@ -85,7 +87,7 @@ export async function submitJobs(client: SchedulerClient, request: SubmitRequest
 
   const inventory = await client.hosts.inventory();
   // Compile every control file first: nothing is queued when one of them is broken.
-  const resolved = await resolveTests(request.tests, request.testsDirs ?? []);
+  const resolved = await resolveTests(request.tests, [...(request.testsDirs ?? []).map((d) => resolve(d)), builtInTestsDir]);
   if (resolved.length === 0) throw new SubmitError('ERR_SUBMIT_TESTS', 'name at least one test or control file to run');
   const jobs = [];
   for (const test of resolved) {

@@ -87,6 +87,13 @@ describe('submit-time rejections', () => {
     expect(await harness.client.listJobs()).toEqual([]);
   });
 
+  it('accepts a test by name from site_tests/, as run-remote does', async () => {
+    const result = await harness.atest(['submit', 'dummy_PassServer', 'board=eve']);
+    expect(result.code).toBe(0);
+    const record = await harness.job(result.stdout.trim());
+    expect([record.name, record.status, record.control]).toEqual(['dummy_PassServer', 'QUEUED', expect.stringMatching(/site_tests\/dummy_PassServer\/control\.ts$/)]);
+  });
+
   it('says in one line that Redis is unreachable, naming the URL', async () => {
     const url = `unix://${harness.dir}/no-redis.sock`;
     const result = await runCli('atest', ['--redis', url, 'jobs']);
