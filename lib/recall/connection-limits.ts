@@ -132,7 +132,7 @@ export function applyHttpTimeouts(server: http.Server, timeouts: HttpTimeouts, l
     arm(socket, state, headersMs, 'request headers');
     socket.once('close', () => clearTimeout(state.timer));
   });
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const socket = req.socket;
     const state = states.get(socket);
     if (!state) return;
@@ -148,5 +148,7 @@ export function applyHttpTimeouts(server: http.Server, timeouts: HttpTimeouts, l
       state.inFlight -= 1;
       if (state.inFlight === 0 && !socket.destroyed) arm(socket, state, headersMs, 'request headers');
     });
-  });
+  };
+  server.on('request', onRequest);
+  server.on('checkContinue', onRequest); // Node emits this instead of 'request' for `Expect: 100-continue`
 }

@@ -41,7 +41,7 @@ export class ServerLifecycle {
 
   /** Counts the requests `server` is answering on each connection, so close() can wait for them. */
   trackRequests(server: http.Server): void {
-    server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       const socket = req.socket;
       this.#busy.set(socket, (this.#busy.get(socket) ?? 0) + 1);
       res.once('close', () => {
@@ -50,7 +50,9 @@ export class ServerLifecycle {
         this.#busy.delete(socket);
         if (this.#closing) socket.end(); // draining: the answer is out, this connection is done
       });
-    });
+    };
+    server.on('request', onRequest);
+    server.on('checkContinue', onRequest); // instead of 'request' for `Expect: 100-continue`
   }
 
   /** Number of requests being answered now. */

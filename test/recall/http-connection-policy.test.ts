@@ -102,6 +102,37 @@ describe('HTTP and HTTPS connection policy', () => {
     expect(idle).toBeGreaterThan(0);
   });
 
+  it('gives an Expect: 100-continue upload the body deadline, not the header one', async () => {
+    await using http = new HTTPServer({
+      exchanger: new PlaybackHTTPClient(Archive.create()),
+      headersTimeoutMs: 500,
+      bodyTimeoutMs: 10_000,
+    });
+    const { port } = await http.listen();
+    const reply = await new Promise<string>((resolve) => {
+      let text = '';
+      const socket = net.connect(port, '127.0.0.1', () =>
+        socket.write(
+          'POST /up HTTP/1.1\r\nHost: a.test\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n',
+        ),
+      );
+      socket.on('data', (chunk: Buffer) => {
+        text += chunk.toString('latin1');
+        if (text === 'HTTP/1.1 100 Continue\r\n\r\n') {
+          let sent = 0;
+          const timer = setInterval(() => {
+            socket.write('x'); // ten bytes over 1.5 s: past the header deadline, within the body one
+            if (++sent === 10) clearInterval(timer);
+          }, 150);
+        }
+      });
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve(text));
+      setTimeout(() => socket.destroy(), 8000);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 404 /);
+  });
+
   it('sets no-delay on every TCP connection the HTTPS listener accepts', async () => {
     await using https = new HTTPSServer({
       exchanger: new PlaybackHTTPClient(Archive.create()),
