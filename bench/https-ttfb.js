@@ -5,7 +5,7 @@
 // response waited for the client's delayed ACK. Server on core 0, client on core 1; builds compared in
 // interleaved rounds.
 //
-//   node bench/https-ttfb.js [--count 200] [--rounds 3] [--dist DIR]...
+//   node bench/https-ttfb.js [--count 200] [--rounds 3] [--tls12] [--dist DIR]...
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,12 +19,15 @@ const { values } = parseArgs({
   options: {
     count: { type: 'string', default: '200' },
     rounds: { type: 'string', default: '3' },
+    tls12: { type: 'boolean', default: false },
     dist: { type: 'string', multiple: true, default: [fileURLToPath(new URL('../dist', import.meta.url))] },
   },
 });
 const count = Number(values.count);
 const rounds = Number(values.rounds);
 const dists = values.dist.map((d) => resolve(d));
+/** --tls12: TLS 1.2, whose handshake ends with a server flight the response can queue behind. */
+const tlsVersion = values.tls12 ? { maxVersion: 'TLSv1.2' } : {};
 
 const SERVER = `
 const [dist, caDir] = process.argv.slice(1);
@@ -65,7 +68,7 @@ function firstByteMs(port) {
   return new Promise((resolveMs, reject) => {
     const start = performance.now();
     const socket = tls.connect(
-      { host: '127.0.0.1', port, servername: 'ttfb.test', rejectUnauthorized: false },
+      { host: '127.0.0.1', port, servername: 'ttfb.test', rejectUnauthorized: false, ...tlsVersion },
       () => socket.write('GET / HTTP/1.1\r\nHost: ttfb.test\r\nConnection: close\r\n\r\n'),
     );
     socket.setTimeout(10_000, () => socket.destroy(new Error('no answer within 10 s')));
