@@ -4,6 +4,9 @@ import { JOB_STATUSES } from '../scheduler/records.js';
 import type { JobFilter } from './job-filter.js';
 import { duration, html, page, type SafeHtml } from './web-page.js';
 
+/** Rows the jobs page shows at most; filters narrow the rest down. */
+export const MAX_JOB_ROWS = 500;
+
 /** Links to a job's report when the store holds its results. */
 export type ReportLink = (jobId: string) => string | undefined;
 
@@ -19,6 +22,9 @@ export function jobsPage(
         ${s || 'any'}
       </option>`,
   );
+  const count =
+    `${jobs.length} of ${total} jobs` +
+    (jobs.length > MAX_JOB_ROWS ? `, the newest ${MAX_JOB_ROWS} shown: filter to see others` : '');
   const form = html`<form method="get" action="/jobs">
       <label
         >status
@@ -37,8 +43,8 @@ export function jobsPage(
       /></label>
       <button type="submit">Filter</button> <a href="/jobs">clear</a>
     </form>
-    <p class="muted" id="job-count">${jobs.length} of ${total} jobs</p>`;
-  const rows = jobs.map((job) => {
+    <p class="muted" id="job-count">${count}</p>`;
+  const rows = jobs.slice(0, MAX_JOB_ROWS).map((job) => {
     const link = report(job.id);
     return html`<tr data-job="${job.id}">
       <td><a href="/jobs/${encodeURIComponent(job.id)}">${job.id}</a></td>
