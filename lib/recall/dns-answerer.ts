@@ -165,7 +165,8 @@ function finish(
   const additionals = edns
     ? [{ type: 'OPT', name: '.', udpPayloadSize: EDNS_PAYLOAD, flags: 0, options: [] }]
     : [];
-  const questionEnd = endOfQuestion(message);
+  // Only a one-question query has a question to copy (with none, the bytes after the header are other records).
+  const questionEnd = question && message.readUInt16BE(4) === 1 ? endOfQuestion(message) : undefined;
   const encode = (extraFlags: number, records: WireMessage['answers']): Buffer => {
     if (questionEnd === undefined) {
       // A question dns-packet could read but we cannot copy (compressed): its own encoding is the best we have.

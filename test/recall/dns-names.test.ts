@@ -148,3 +148,16 @@ describe('DNS names byte for byte', () => {
     expect(a).toMatchObject({ status: 'NOERROR', answers: [{ name: '.', type: 'A', data: '192.0.2.77' }] });
   });
 });
+
+describe('DNS replies without a question to copy', () => {
+  it('answers a query with no question but an OPT record FORMERR, claiming no question', async () => {
+    const player = await server({ resolver: new PlaybackDNSClient([]) });
+    const header = Buffer.from([0x12, 0x34, 0x01, 0x00, 0, 0, 0, 0, 0, 0, 0, 1]); // QDCOUNT 0, ARCOUNT 1
+    const opt = Buffer.from([0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0]); // root, OPT, 4096, no options
+    const reply = await udpExchange(player.port, Buffer.concat([header, opt]));
+    expect(reply).toBeDefined();
+    expect(reply!.readUInt16BE(2) & 0xf).toBe(1); // FORMERR
+    expect(reply!.readUInt16BE(4)).toBe(0); // no question
+    expect(decodeMessage(reply!).questions).toEqual([]);
+  });
+});
