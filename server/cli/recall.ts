@@ -172,6 +172,10 @@ async function serve(options: ServeOptions): Promise<void> {
   });
   // Stop accepting, let requests in flight finish (each server waits up to its drainTimeoutMs), then save.
   out(`${signal}: stopping (${http.inFlight + https.inFlight} requests in flight)`);
+  // The drain is bounded (drainTimeoutMs): a second Ctrl-C must not kill the process before the save.
+  const again = (): void => void out('still stopping: finishing requests in flight, then saving');
+  process.on('SIGINT', again);
+  process.on('SIGTERM', again);
   await Promise.all([dns.close(), http.close(), https.close()]);
   await exchanger.close();
   await ca.close();

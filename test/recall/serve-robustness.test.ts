@@ -99,10 +99,13 @@ describe('recall serve under faults', () => {
       const inFlight = curl(`${base}/slow`, served.ports.http);
       await until(() => slowSeen === 1, 'the origin to receive /slow');
       served.child.kill('SIGTERM');
+      await until(() => served.output().includes('stopping'), 'serve to start stopping');
+      served.child.kill('SIGINT'); // an impatient second signal does not cut the drain or the save
       const answered = await inFlight;
       expect(answered.status).toBe(200);
       expect(answered.body.toString()).toBe('slow but complete');
       expect(await served.exited).toBe(0);
+      expect(served.output()).toContain('still stopping');
       const urls = (await Archive.load(file)).exchanges.map((e) => e.request.target);
       expect(urls.sort()).toEqual(['/before', '/slow']);
     } finally {
