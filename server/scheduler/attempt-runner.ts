@@ -21,7 +21,7 @@ export interface RunningJob {
   devices: string[];
   controller: AbortController;
   /** Why the drone stopped it, when it did. */
-  stop?: 'cancel' | 'timeout' | 'requeue';
+  stop?: 'cancel' | 'timeout' | 'requeue' | 'lease-lost';
 }
 
 export interface AttemptContext {
@@ -54,8 +54,11 @@ function statusOf(exitCode: number, stop: RunningJob['stop']): JobStatus {
   return 'ERROR';
 }
 
-/** Runs the attempt and records it; 'requeue' when the job must go back to the queue (drone stopping, dead device). */
-export async function runAttempt(context: AttemptContext): Promise<'done' | 'requeue'> {
+/**
+ * Runs the attempt and records it; 'requeue' when the job must go back to the queue (drone stopping, dead
+ * device); 'lease-lost' when the drone lost its devices' leases (Redis away longer than a lease) and stopped.
+ */
+export async function runAttempt(context: AttemptContext): Promise<'done' | 'requeue' | 'lease-lost'> {
   const { record, devices, inventory, run, jobs } = context;
   const byName = new Map(inventory.devices.map((d) => [d.name, d]));
   const machines = devices.map((name) => machineName(byName.get(name)!));
@@ -93,6 +96,11 @@ export async function runAttempt(context: AttemptContext): Promise<'done' | 'req
   if (run.stop === 'requeue') {
     await jobs.update(record.id, { status: 'QUEUED', reason: reason ?? 'requeued' }, { attempt: { ...attempt, status: 'REQUEUED', infrastructure: true, endedAt, reason } });
     return 'requeue';
+  }
+  if (run.stop === 'lease-lost') {
+    // Only this attempt's entry: another drone may own the job by now; the caller requeues it if it still can.
+    await jobs.update(record.id, {}, { attempt: { ...attempt, status: 'REQUEUED', infrastructure: true, endedAt, reason } });
+    return 'lease-lost';
   }
   // A test that failed or broke may have met a dead device; one the drone stopped (timeout, cancel) did not say so.
   if ((status === 'FAIL' || status === 'ERROR' || status === 'ABORT') && !run.stop) {

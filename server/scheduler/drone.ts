@@ -162,6 +162,15 @@ export class Drone {
         await job.moveToDelayed(Date.now(), token);
         throw new DelayedError();
       }
+      if (outcome === 'lease-lost') {
+        // Still holding BullMQ's lock: nobody else took the job, so it goes back to the queue. Without it,
+        // BullMQ already handed the job to another drone, which records this attempt as BOT_DIED.
+        const requeued = await job.moveToDelayed(Date.now() + 1000, token).then(() => true, () => false);
+        if (requeued) {
+          await this.jobs.update(id, { status: 'QUEUED', reason: 'requeued: its drone lost the device leases' }, { unlessFinal: true });
+          throw new DelayedError();
+        }
+      }
     } finally {
       this.running.delete(id);
       await this.leases.release(id, devices).catch(() => 0);
@@ -200,7 +209,12 @@ export class Drone {
     try {
       for (const run of this.running.values()) {
         const held = await this.leases.renew(run.id, run.devices, this.leaseMs);
-        if (held < run.devices.length) this.logger.warn({ job: run.id, held }, 'lost a device lease (Redis unreachable for longer than a lease?)');
+        if (held < run.devices.length && !run.stop) {
+          // Another job may have the devices now: stop at once rather than share them.
+          this.logger.warn({ job: run.id, held }, 'lost a device lease (Redis unreachable for longer than a lease?): stopping the job');
+          run.stop = 'lease-lost';
+          run.controller.abort(new TestAbort(`drone ${this.name} lost the lease on ${run.devices.join(', ')} (Redis unreachable for longer than a lease period)`));
+        }
         const record = await this.jobs.get(run.id);
         if (record?.cancelRequested && !run.stop) {
           run.stop = 'cancel';

@@ -29,6 +29,8 @@ export class SchedulerClient {
     this.jobs = new JobStore(redis);
     this.hosts = new HostStore(redis);
     this.queue = new Queue(QUEUE_NAME, { connection: redis });
+    // Connection trouble surfaces through the calls that fail; ioredis reconnects by itself.
+    this.queue.on('error', () => {});
   }
 
   /** Connects; an unreachable Redis fails in one line naming the URL. */

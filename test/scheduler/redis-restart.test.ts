@@ -31,3 +31,30 @@ describe('Redis restarted mid-run', () => {
     expect(tags).toEqual(['job0', 'job1', 'job2', 'job3']);
   });
 });
+
+describe('Redis away for longer than a lease', () => {
+  let harness: SchedulerHarness;
+  beforeAll(async () => {
+    harness = await SchedulerHarness.start();
+    await harness.loadInventory(inventoryYaml(['s1'], [{ name: 'z1', drone: 's1', labels: { pool: 'outage' } }]));
+    await harness.startDrone('s1', { leaseMs: 1500 });
+  });
+  afterAll(async () => harness?.close());
+
+  it('stops the job whose leases lapsed instead of sharing the device, then runs it again', async () => {
+    const [submitted] = await submitJobs(harness.client, { tests: [touchControl], labels: ['pool=outage'], args: `ms=8000 log=${harness.log} tag=outage` });
+    const id = submitted!.id;
+    await waitFor(async () => (await harness.job(id)).status === 'RUNNING', 20_000, 'the job to run');
+    await harness.redis.kill();
+    await new Promise((resolve) => setTimeout(resolve, 3500)); // the outage: longer than two lease periods
+    harness.redis = await startRedisServer(join(harness.dir, 'redis'));
+    const [record] = await harness.waitEnded([id], 60_000);
+    expect(record!.status).toBe('GOOD');
+    expect(record!.attempts).toHaveLength(2);
+    expect(record!.attempts[0]!.infrastructure).toBe(true);
+    const [first, second] = record!.attempts;
+    expect(Date.parse(second!.startedAt)).toBeGreaterThanOrEqual(Date.parse(first!.endedAt!));
+    // The first attempt was stopped before it finished: only the second wrote its end record.
+    expect((await harness.logLines()).map((l) => l.tag)).toEqual(['outage']);
+  });
+});
