@@ -149,6 +149,7 @@ export class Drone {
     }
     const devices = await this.leases.acquire(id, rankOf(record.priority, Date.parse(record.submittedAt)), want, this.name, this.leaseMs);
     if (devices.length === 0) {
+      await this.sayWhyWaiting(record, want);
       const delay = (this.options.retryMs ?? 500) * 2 ** Math.min(3, Math.max(0, job.attemptsStarted - 1));
       await job.moveToDelayed(Date.now() + delay, token);
       throw new DelayedError();
@@ -176,6 +177,18 @@ export class Drone {
       await this.leases.release(id, devices).catch(() => 0);
       await this.wake(devices);
     }
+  }
+
+  /** A job that cannot run because its devices are locked or broken says so (`atest show`), instead of waiting silently. */
+  private async sayWhyWaiting(record: JobRecord, want: { count: number; candidates: string[] }): Promise<void> {
+    const unusable = new Set(await this.redis.smembers(keys.unusable));
+    const blocked = want.candidates.filter((d) => unusable.has(d));
+    const reason =
+      want.candidates.length - blocked.length < want.count
+        ? `waiting: ${blocked.join(', ')} ${blocked.length === 1 ? 'is' : 'are'} locked or need${blocked.length === 1 ? 's' : ''} repair (atest hosts)`
+        : undefined;
+    if (reason && record.reason !== reason) await this.jobs.update(record.id, { reason }, { unlessFinal: true });
+    if (!reason && record.reason?.startsWith('waiting: ')) await this.jobs.update(record.id, { reason: null }, { unlessFinal: true });
   }
 
   private resultsTarget() {

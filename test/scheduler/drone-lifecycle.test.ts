@@ -17,6 +17,7 @@ describe('drone lifecycle', () => {
         { name: 'l1', drone: 's1', labels: { pool: 'life' } },
         { name: 'l2', drone: 's1', labels: { pool: 'life' } },
         { name: 'g1', drone: 's2', labels: { pool: 'gate' } },
+        { name: 'k1', drone: 's1', labels: { pool: 'locked' } },
       ]),
     );
   });
@@ -89,6 +90,20 @@ describe('drone lifecycle', () => {
     const records = await harness.waitEnded(ids, 60_000);
     expect(records.map((r) => [r.status, r.drone])).toEqual(Array(6).fill(['GOOD', 's2']));
     expect(records.every((r) => r.needsGateway)).toBe(true);
+  });
+
+  it('keeps jobs off a locked device, says why they wait, and runs them once it is unlocked', async () => {
+    const lock = await harness.atest(['lock', 'k1', '--reason', 'reflashing']);
+    expect([lock.code, lock.stdout]).toEqual([0, 'k1 locked\n']);
+    expect((await harness.atest(['hosts'])).stdout).toMatch(/^k1 .* LOCKED .*locked by root: reflashing$/m);
+    const id = await submit('locked', { host: 'k1' });
+    await waitFor(async () => (await harness.job(id)).reason === 'waiting: k1 is locked or needs repair (atest hosts)', 20_000, 'the job to say why it waits');
+    expect((await harness.job(id)).status).toBe('QUEUED');
+    expect((await harness.atest(['unlock', 'k1'])).code).toBe(0);
+    const [record] = await harness.waitEnded([id], 30_000);
+    expect([record!.status, record!.machines, record!.reason]).toEqual(['GOOD', ['k1'], undefined]);
+    const noReason = await harness.atest(['lock', 'k1', '--reason', ' ']);
+    expect([noReason.code, noReason.stderr]).toEqual([2, "atest: say why k1 is locked: atest lock k1 --reason '...'\n"]);
   });
 
   it('uploads results to the results server', async () => {
