@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { reasonOf } from '../../lib/errors.js';
+import { writeKeyval } from '../../lib/keyval.js';
 import type { Logger } from '../../lib/logging.js';
 import { autoserv, EXIT } from '../autoserv.js';
 import { setDefaultHostOptions } from '../hosts/index.js';
@@ -121,6 +122,16 @@ export async function runAttempt(context: AttemptContext): Promise<'done' | 'req
   }
   let resultsUrl: string | undefined;
   try {
+    // The results say which attempt they are and why earlier ones did not count (as Swarming's BOT_DIED shows).
+    const retries = record.attempts.filter((a) => a.infrastructure);
+    await writeKeyval(join(resultsDir, 'keyval'), {
+      scheduler_job: record.id,
+      scheduler_attempt: number,
+      scheduler_drone: context.drone,
+      scheduler_infrastructure_retries: retries.length,
+      ...(retries.length ? { scheduler_retry_reasons: retries.map((a) => `#${a.number} ${a.status}: ${a.reason ?? ''}`).join('; ').replace(/[\r\n]+/g, ' ') } : {}),
+    });
+
     resultsUrl = await deliverResults(context.results, record.id, resultsDir);
   } catch (error) {
     logger.error({ err: error }, 'cannot deliver results');

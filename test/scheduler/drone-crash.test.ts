@@ -1,6 +1,8 @@
 // Property 2: a drone killed with SIGKILL mid-job. Its leases lapse by themselves, the job runs once more on
 // another drone and the dead attempt is recorded as an infrastructure retry (BOT_DIED); a job whose retry dies
 // too is ABORTed with the reason. Nothing is lost and nothing runs twice to completion.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { submitJobs } from '../../server/scheduler/submit.js';
 import { inventoryYaml, SchedulerHarness, touchControl, waitFor, type DroneProcess } from './harness.js';
@@ -57,6 +59,10 @@ describe('a drone killed mid-job', () => {
     // Each job wrote its end record exactly once: the dead attempt never finished, nothing ran twice.
     const tags = (await harness.logLines()).map((l) => l.tag).sort();
     expect(tags).toEqual(['other1', 'other2', 'other3', 'victim']);
+    const keyval = await readFile(join(record!.resultsUrl!, 'keyval'), 'utf8');
+    expect(keyval).toContain('scheduler_attempt=2\n');
+    expect(keyval).toContain('scheduler_infrastructure_retries=1\n');
+    expect(keyval).toMatch(new RegExp(`^scheduler_retry_reasons=#1 BOT_DIED: drone ${first} stopped renewing its lease`, 'm'));
     const shown = await harness.atest(['show', victim]);
     expect(shown.code).toBe(0);
     expect(shown.stdout).toContain('infrastructure retries 1');
