@@ -61,7 +61,11 @@ local want = cjson.decode(wantJson)
 local gatewayDrone = nil
 if want.needsGateway then gatewayDrone = drone end
 local list = available(want, gatewayDrone)
-if #list < want.count then return {} end
+if #list < want.count then
+  -- Free on another drone: that drone can run it now (the caller retries it at once, not after a back-off).
+  if gatewayDrone ~= nil and #available(want, nil) >= want.count then return { '@other-drone' } end
+  return {}
+end
 local taken = {}
 for i = 1, want.count do
   local d = list[i]
@@ -97,9 +101,12 @@ const PREFIX = keys.lease('x').slice(0, -':lease:x'.length);
 export class DeviceLeases {
   constructor(private readonly redis: Redis) {}
 
-  /** Registers the job as waiting (idempotent) and takes its devices if its turn has come; [] when not. */
-  async acquire(jobId: string, rank: number, want: DeviceWant, drone: string, leaseMs: number): Promise<string[]> {
-    return (await this.redis.eval(
+  /**
+   * Registers the job as waiting (idempotent) and takes its devices if its turn has come: `devices` is empty
+   * when not, and `elsewhere` says its devices are free but only another (gateway) drone may use them.
+   */
+  async acquire(jobId: string, rank: number, want: DeviceWant, drone: string, leaseMs: number): Promise<{ devices: string[]; elsewhere: boolean }> {
+    const reply = (await this.redis.eval(
       ACQUIRE,
       4,
       keys.waiting,
@@ -114,6 +121,7 @@ export class DeviceLeases {
       new Date().toISOString(),
       PREFIX,
     )) as string[];
+    return reply[0] === '@other-drone' ? { devices: [], elsewhere: true } : { devices: reply, elsewhere: false };
   }
 
   /** Registers a job as waiting for devices without taking any (at submit, so it is ranked at once). */

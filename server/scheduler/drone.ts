@@ -147,10 +147,11 @@ export class Drone {
     if (want.candidates.length < want.count) {
       return this.end(record, { status: 'ERROR', reason: `the inventory has ${want.candidates.length} devices for this job, it needs ${want.count}` });
     }
-    const devices = await this.leases.acquire(id, rankOf(record.priority, Date.parse(record.submittedAt)), want, this.name, this.leaseMs);
+    const { devices, elsewhere } = await this.leases.acquire(id, rankOf(record.priority, Date.parse(record.submittedAt)), want, this.name, this.leaseMs);
     if (devices.length === 0) {
       await this.sayWhyWaiting(record, want);
-      const delay = (this.options.retryMs ?? 500) * 2 ** Math.min(3, Math.max(0, job.attemptsStarted - 1));
+      // Its gateway drone can run it now: back in the queue at once. Otherwise wait, longer each time.
+      const delay = elsewhere ? 20 : (this.options.retryMs ?? 500) * 2 ** Math.min(3, Math.max(0, job.attemptsStarted - 1));
       await job.moveToDelayed(Date.now() + delay, token);
       throw new DelayedError();
     }
