@@ -82,6 +82,19 @@ export interface HostRecord {
   repair: { reason: string; since: string } | null;
 }
 
+/** A drone as its heartbeat describes it; `alive` is false once the heartbeat lapsed (two lease periods). */
+export interface DroneRecord {
+  name: string;
+  alive: boolean;
+  host?: string;
+  pid?: number;
+  /** Ids of the jobs it runs. */
+  running: string[];
+  maxJobs?: number;
+  /** Its last heartbeat. */
+  at?: string;
+}
+
 /** Infrastructure retries of a job: attempts that ended because of the lab, not the test. */
 export function infrastructureRetries(record: JobRecord): JobAttempt[] {
   return record.attempts.filter((attempt) => attempt.infrastructure);

@@ -7,8 +7,8 @@ import type { Redis } from 'ioredis';
 import { HostStore } from './host-store.js';
 import { JobStore } from './job-store.js';
 import { connectRedis } from './redis-connection.js';
-import { QUEUE_NAME } from './redis-keys.js';
-import type { HostRecord, JobRecord } from './records.js';
+import { keys, QUEUE_NAME } from './redis-keys.js';
+import type { DroneRecord, HostRecord, JobRecord } from './records.js';
 
 export interface JobFilter {
   status?: string;
@@ -56,6 +56,16 @@ export class SchedulerClient {
 
   listHosts(): Promise<HostRecord[]> {
     return this.hosts.list();
+  }
+
+  /** Every drone that ever sent a heartbeat, with its running jobs while it is alive. */
+  async listDrones(): Promise<DroneRecord[]> {
+    const names = (await this.redis.smembers(keys.drones)).sort();
+    const beats = names.length ? await this.redis.mget(names.map((name) => keys.drone(name))) : [];
+    return names.map((name, i) => {
+      const beat = beats[i] ? (JSON.parse(beats[i]!) as Omit<DroneRecord, 'alive'>) : undefined;
+      return beat ? { ...beat, name, alive: true } : { name, alive: false, running: [] };
+    });
   }
 
   /** The BullMQ queues, for Bull Board. */

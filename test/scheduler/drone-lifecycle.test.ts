@@ -38,8 +38,11 @@ describe('drone lifecycle', () => {
     const drone = await harness.startDrone('s1');
     const id = await submit('term', { ms: 1500 });
     await running(id);
+    await waitFor(async () => (await harness.client.listDrones())[0]?.running.includes(id) === true, 10_000, 'the heartbeat to list the job');
+    expect(await harness.client.listDrones()).toEqual([expect.objectContaining({ name: 's1', alive: true, running: [id] })]);
     drone.child.kill('SIGTERM');
     expect(await drone.exited).toBe(0);
+    expect(await harness.client.listDrones()).toEqual([{ name: 's1', alive: false, running: [] }]);
     const record = await harness.job(id);
     expect([record.status, record.attempts.length]).toEqual(['GOOD', 1]);
   });
