@@ -1,5 +1,5 @@
 /** How `atest` prints jobs and devices for people (`--json` prints the records). */
-import { infrastructureRetries, type HostRecord, type JobRecord } from '../scheduler/records.js';
+import { infrastructureRetries, type DroneRecord, type HostRecord, type JobRecord } from '../scheduler/records.js';
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -49,5 +49,13 @@ export function renderHosts(hosts: readonly HostRecord[]): string {
       Object.entries(h.labels).map(([k, v]) => `${k}=${v}`).join(' '),
       h.repair ? h.repair.reason : h.locked ? `locked by ${h.locked.by}: ${h.locked.reason}` : '',
     ]),
+  );
+}
+
+export function renderDrones(drones: readonly DroneRecord[]): string {
+  if (drones.length === 0) return 'no drones yet: start one with drone --name NAME --results STORE';
+  return table(
+    ['drone', 'state', 'host', 'jobs', 'last heartbeat'],
+    drones.map((d) => [d.name, d.alive ? 'ALIVE' : 'GONE', d.host ?? '', d.alive ? `${d.running.length}/${d.maxJobs ?? '?'} ${d.running.join(',')}`.trim() : '', time(d.at)]),
   );
 }

@@ -3,7 +3,7 @@
  *
  *   atest inventory load lab.yaml
  *   atest submit dummy_Pass board=eve pool=cq --priority high      # prints the job id
- *   atest jobs | show ID | cancel ID | hosts | lock HOST --reason R | unlock HOST | repair HOST
+ *   atest jobs | show ID | cancel ID | hosts | drones | lock HOST --reason R | unlock HOST | repair HOST
  *
  * Without --redis (or ATEST_REDIS) it uses the embedded redis-server in the state folder, starting it if needed.
  * Exit codes: 0 done, 1 it could not be done (Redis down, device still dead), 2 bad input (usage, unknown
@@ -17,7 +17,7 @@ import { loadInventory } from '../scheduler/inventory.js';
 import { cancelJob, lockHost, repairHost, unlockHost } from '../scheduler/scheduler-admin.js';
 import { SchedulerClient } from '../scheduler/scheduler-client.js';
 import { SubmitError, submitJobs } from '../scheduler/submit.js';
-import { renderHosts, renderJob, renderJobs } from './atest-output.js';
+import { renderDrones, renderHosts, renderJob, renderJobs } from './atest-output.js';
 import { collect } from './ssh-options.js';
 
 /** Error codes that mean the user gave something wrong (exit 2). */
@@ -123,6 +123,14 @@ program
   .action(async () => {
     const hosts = await (await connect()).listHosts();
     print(json() ? JSON.stringify(hosts, null, 2) : renderHosts(hosts));
+  });
+
+program
+  .command('drones')
+  .description('drones: alive or not (heartbeat), running jobs')
+  .action(async () => {
+    const drones = await (await connect()).listDrones();
+    print(json() ? JSON.stringify(drones, null, 2) : renderDrones(drones));
   });
 
 program

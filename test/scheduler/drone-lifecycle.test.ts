@@ -40,6 +40,7 @@ describe('drone lifecycle', () => {
     await running(id);
     await waitFor(async () => (await harness.client.listDrones())[0]?.running.includes(id) === true, 10_000, 'the heartbeat to list the job');
     expect(await harness.client.listDrones()).toEqual([expect.objectContaining({ name: 's1', alive: true, running: [id] })]);
+    expect((await harness.atest(['drones'])).stdout).toMatch(new RegExp(`^s1 +ALIVE .* 1/8 ${id} `, 'm'));
     drone.child.kill('SIGTERM');
     expect(await drone.exited).toBe(0);
     expect(await harness.client.listDrones()).toEqual([{ name: 's1', alive: false, running: [] }]);
