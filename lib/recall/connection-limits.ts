@@ -10,7 +10,7 @@ import type http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { RecallError, RECALL_ERROR_CODES } from './errors.js';
-import { canonicalAddress } from './name-map.js';
+import { canonicalAddress } from './dns/name-map.js';
 
 export interface ClientPolicy {
   /**

@@ -9,40 +9,40 @@
  */
 export * from './errors.js';
 
-export * from './archive.js';
-export * from './archive-types.js';
-export { urlOf, splitUrl } from './archive-codec.js';
-export * from './archive-query.js';
-export * from './archive-limits.js';
-export { ArchiveJournal, journalPath } from './archive-journal.js';
-export { ARCHIVE_FILE_MODE } from './archive-writer.js';
-export { SKIP_REASONS, type SkipKind } from './entry-skips.js';
+export * from './archive/archive.js';
+export * from './archive/archive-types.js';
+export { urlOf, splitUrl } from './archive/archive-codec.js';
+export * from './archive/archive-query.js';
+export * from './archive/archive-limits.js';
+export { ArchiveJournal, journalPath } from './archive/archive-journal.js';
+export { ARCHIVE_FILE_MODE } from './archive/archive-writer.js';
+export { SKIP_REASONS, type SkipKind } from './archive/entry-skips.js';
 export * from './printable.js';
 
-export * from './http-exchanger.js';
-export * from './http-client.js';
-export * from './archiving-http-client.js';
-export * from './playback-http-client.js';
-export * from './request-matcher.js';
-export { VOLATILE_HEADERS, VOLATILE_HEADER_PREFIXES, MATCH_FIELDS, type RequestKey } from './request-key.js';
-export * from './scrub.js';
+export * from './http/http-exchanger.js';
+export * from './http/http-client.js';
+export * from './http/archiving-http-client.js';
+export * from './http/playback-http-client.js';
+export * from './http/request-matcher.js';
+export { VOLATILE_HEADERS, VOLATILE_HEADER_PREFIXES, MATCH_FIELDS, type RequestKey } from './http/request-key.js';
+export * from './archive/scrub.js';
 export {
   CA_PEM_PATH,
   CA_DER_PATH,
   createRequestHandler,
   type NameForAddress,
   type RequestHandlerOptions,
-} from './request-handler.js';
+} from './http/request-handler.js';
 export type { ListenOptions } from './server-lifecycle.js';
-export * from './http-server.js';
-export * from './https-server.js';
+export * from './http/http-server.js';
+export * from './tls/https-server.js';
 
-export * from './certificate-authority.js';
-export * from './dns-types.js';
-export * from './dns-client.js';
-export * from './dns-server.js';
-export * from './archiving-dns-client.js';
-export * from './playback-dns-client.js';
-export * from './name-map.js';
-export * from './deterministic-script-injector.js';
+export * from './tls/certificate-authority.js';
+export * from './dns/dns-types.js';
+export * from './dns/dns-client.js';
+export * from './dns/dns-server.js';
+export * from './dns/archiving-dns-client.js';
+export * from './dns/playback-dns-client.js';
+export * from './dns/name-map.js';
+export * from './determinism/deterministic-script-injector.js';
 export * from './recording-clients.js';

@@ -4,13 +4,13 @@
  * seed, so every playback of that archive gives pages the same clock and the same random numbers.
  */
 import type { Logger } from 'pino';
-import type { Archive } from './archive.js';
-import { ArchivingDNSClient } from './archiving-dns-client.js';
-import { ArchivingHTTPClient } from './archiving-http-client.js';
-import { DeterministicScriptInjector } from './deterministic-script-injector.js';
-import type { DnsResolver } from './dns-types.js';
-import type { HttpExchanger } from './http-exchanger.js';
-import type { ScrubOptions } from './scrub.js';
+import type { Archive } from './archive/archive.js';
+import { ArchivingDNSClient } from './dns/archiving-dns-client.js';
+import { ArchivingHTTPClient } from './http/archiving-http-client.js';
+import { DeterministicScriptInjector } from './determinism/deterministic-script-injector.js';
+import type { DnsResolver } from './dns/dns-types.js';
+import type { HttpExchanger } from './http/http-exchanger.js';
+import type { ScrubOptions } from './archive/scrub.js';
 
 export interface RecordingClientsOptions extends ScrubOptions {
   logger?: Logger;

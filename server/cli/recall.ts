@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { silentLogger } from '../../lib/logging.js';
 import { openFileLimit } from '../../lib/recall/descriptor-limit.js';
-import { bodyView } from '../../lib/recall/body-label.js';
+import { bodyView } from '../../lib/recall/archive/body-label.js';
 import { Command, Option } from 'commander';
 import { reasonOf, isAutotestError } from '../../lib/errors.js';
 import {

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecallContext, withRecall, type RecallContextOptions } from '../../client/recall-context.js';
 import { createLogger, openLevelFiles } from '../../lib/logging.js';
 import { builtInTestsDir } from '../../lib/package-root.js';
-import { CertificateAuthority } from '../../lib/recall/certificate-authority.js';
+import { CertificateAuthority } from '../../lib/recall/tls/certificate-authority.js';
 import { ServerJob } from '../../server/server-job.js';
 import { Autotest } from '../../server/autotest.js';
 import { createHost } from '../../server/hosts/index.js';

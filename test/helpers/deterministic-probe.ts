@@ -5,8 +5,8 @@ import vm from 'node:vm';
 import {
   DETERMINISTIC_SCRIPT_MARKER,
   type InjectableResponse,
-} from '../../lib/recall/deterministic-script-injector.js';
-import type { RawHeaders } from '../../lib/recall/archive-types.js';
+} from '../../lib/recall/determinism/deterministic-script-injector.js';
+import type { RawHeaders } from '../../lib/recall/archive/archive-types.js';
 
 export const STATE = { startTime: Date.UTC(2024, 0, 2, 3, 4, 5, 678), randomSeed: 0.462 };
 export const OPEN_TAG = `<script ${DETERMINISTIC_SCRIPT_MARKER}>`;

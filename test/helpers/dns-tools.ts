@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { promisify } from 'node:util';
 import dnsPacket from 'dns-packet';
-import { DNSServer, type DNSServerOptions } from '../../lib/recall/dns-server.js';
+import { DNSServer, type DNSServerOptions } from '../../lib/recall/dns/dns-server.js';
 import { startAuthority, type Authority } from './authoritative-dns.js';
 
 const run = promisify(execFile);

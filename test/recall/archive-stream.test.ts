@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { runCli } from '../helpers/cli.js';
 import { Archive, archiveLimits, type RecordedExchange } from '../../lib/recall/index.js';
-import { HarSplitter } from '../../lib/recall/har-splitter.js';
+import { HarSplitter } from '../../lib/recall/archive/har-splitter.js';
 
 function exchange(target: string, body: Buffer | string, status = 200): RecordedExchange {
   return {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CertificateAuthority } from '../../lib/recall/certificate-authority.js';
+import { CertificateAuthority } from '../../lib/recall/tls/certificate-authority.js';
 
 const run = promisify(execFile);
 const cleanups: Array<() => Promise<unknown>> = [];

@@ -1,6 +1,6 @@
 import dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
-import { encodeAddressReply } from '../../lib/recall/dns-address-reply.js';
+import { encodeAddressReply } from '../../lib/recall/dns/dns-address-reply.js';
 
 type Record = { name: string; type: string; ttl?: number; data?: unknown };
 const records = (list: unknown) => list as Record[];

@@ -2,10 +2,10 @@
 // to the signal its 100 ms slice shared (MaxListenersExceededWarning), so the signals are per query now.
 import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ArchivingDNSClient } from '../../lib/recall/archiving-dns-client.js';
+import { ArchivingDNSClient } from '../../lib/recall/dns/archiving-dns-client.js';
 import { DeadlineSignals } from '../../lib/recall/deadline-signals.js';
-import { DNSClient } from '../../lib/recall/dns-client.js';
-import type { RecordedDnsAnswer } from '../../lib/recall/dns-types.js';
+import { DNSClient } from '../../lib/recall/dns/dns-client.js';
+import type { RecordedDnsAnswer } from '../../lib/recall/dns/dns-types.js';
 import { cleanups, query, runCleanups, server } from '../helpers/dns-tools.js';
 
 afterEach(runCleanups);

@@ -2,12 +2,12 @@
 // Replies must repeat the question's exact bytes, and recording must ask the upstream for exactly that name.
 import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ArchivingDNSClient } from '../../lib/recall/archiving-dns-client.js';
-import { DNSClient } from '../../lib/recall/dns-client.js';
-import { PlaybackDNSClient } from '../../lib/recall/playback-dns-client.js';
-import { textOfWireName, wireOfName } from '../../lib/recall/dns-name.js';
-import type { RecordedDnsAnswer } from '../../lib/recall/dns-types.js';
-import { decodeMessage } from '../../lib/recall/dns-transport.js';
+import { ArchivingDNSClient } from '../../lib/recall/dns/archiving-dns-client.js';
+import { DNSClient } from '../../lib/recall/dns/dns-client.js';
+import { PlaybackDNSClient } from '../../lib/recall/dns/playback-dns-client.js';
+import { textOfWireName, wireOfName } from '../../lib/recall/dns/dns-name.js';
+import type { RecordedDnsAnswer } from '../../lib/recall/dns/dns-types.js';
+import { decodeMessage } from '../../lib/recall/dns/dns-transport.js';
 import { cleanups, dig, runCleanups, server, udpExchange } from '../helpers/dns-tools.js';
 
 afterEach(runCleanups);

@@ -2,11 +2,11 @@
 // the same answers back; the name map; redirecting every name to one address.
 import dnsPacket from 'dns-packet';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DNSClient } from '../../lib/recall/dns-client.js';
-import { ArchivingDNSClient } from '../../lib/recall/archiving-dns-client.js';
-import { PlaybackDNSClient } from '../../lib/recall/playback-dns-client.js';
-import { NameMap } from '../../lib/recall/name-map.js';
-import type { RecordedDnsAnswer } from '../../lib/recall/dns-types.js';
+import { DNSClient } from '../../lib/recall/dns/dns-client.js';
+import { ArchivingDNSClient } from '../../lib/recall/dns/archiving-dns-client.js';
+import { PlaybackDNSClient } from '../../lib/recall/dns/playback-dns-client.js';
+import { NameMap } from '../../lib/recall/dns/name-map.js';
+import type { RecordedDnsAnswer } from '../../lib/recall/dns/dns-types.js';
 import { authority, dig, query, runCleanups, server, udpExchange } from '../helpers/dns-tools.js';
 
 afterEach(runCleanups);

@@ -3,8 +3,8 @@
 import { createSocket } from 'node:dgram';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PlaybackDNSClient } from '../../lib/recall/playback-dns-client.js';
-import { frameDnsMessage } from '../../lib/recall/dns-transport.js';
+import { PlaybackDNSClient } from '../../lib/recall/dns/playback-dns-client.js';
+import { frameDnsMessage } from '../../lib/recall/dns/dns-transport.js';
 import { query, runCleanups, server } from '../helpers/dns-tools.js';
 
 afterEach(runCleanups);

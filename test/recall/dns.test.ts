@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DNSClient } from '../../lib/recall/dns-client.js';
-import { DNSServer } from '../../lib/recall/dns-server.js';
-import { PlaybackDNSClient } from '../../lib/recall/playback-dns-client.js';
-import { decodeMessage } from '../../lib/recall/dns-transport.js';
+import { DNSClient } from '../../lib/recall/dns/dns-client.js';
+import { DNSServer } from '../../lib/recall/dns/dns-server.js';
+import { PlaybackDNSClient } from '../../lib/recall/dns/playback-dns-client.js';
+import { decodeMessage } from '../../lib/recall/dns/dns-transport.js';
 import { authority, cleanups, dig, query, runCleanups, server, udpExchange } from '../helpers/dns-tools.js';
 
 afterEach(runCleanups);

@@ -7,11 +7,11 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import net from 'node:net';
 import dnsPacket from 'dns-packet';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ArchivingDNSClient } from '../../lib/recall/archiving-dns-client.js';
-import { DNSClient } from '../../lib/recall/dns-client.js';
-import { decodeMessage, frameDnsMessage } from '../../lib/recall/dns-transport.js';
-import { PlaybackDNSClient } from '../../lib/recall/playback-dns-client.js';
-import type { RecordedDnsAnswer } from '../../lib/recall/dns-types.js';
+import { ArchivingDNSClient } from '../../lib/recall/dns/archiving-dns-client.js';
+import { DNSClient } from '../../lib/recall/dns/dns-client.js';
+import { decodeMessage, frameDnsMessage } from '../../lib/recall/dns/dns-transport.js';
+import { PlaybackDNSClient } from '../../lib/recall/dns/playback-dns-client.js';
+import type { RecordedDnsAnswer } from '../../lib/recall/dns/dns-types.js';
 import { cleanups, runCleanups, server } from '../helpers/dns-tools.js';
 
 afterEach(runCleanups);

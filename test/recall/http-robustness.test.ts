@@ -16,7 +16,7 @@ import {
   HTTPServer,
   PlaybackHTTPClient,
 } from '../../lib/recall/index.js';
-import { bodyOf } from '../../lib/recall/http-exchanger.js';
+import { bodyOf } from '../../lib/recall/http/http-exchanger.js';
 import {
   curl,
   headerOf,

@@ -12,9 +12,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   DeterministicScriptInjector,
   injectDeterministicScript,
-} from '../../lib/recall/deterministic-script-injector.js';
-import type { RawHeaders, RecordedRequest } from '../../lib/recall/archive-types.js';
-import type { ExchangeResponse, HttpExchanger } from '../../lib/recall/http-exchanger.js';
+} from '../../lib/recall/determinism/deterministic-script-injector.js';
+import type { RawHeaders, RecordedRequest } from '../../lib/recall/archive/archive-types.js';
+import type { ExchangeResponse, HttpExchanger } from '../../lib/recall/http/http-exchanger.js';
 import { html, OPEN_TAG, PROBE, runInVm, STATE } from '../helpers/deterministic-probe.js';
 
 const run = promisify(execFile);

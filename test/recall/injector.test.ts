@@ -14,9 +14,9 @@ import {
   inflateSync,
 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { injectDeterministicScript } from '../../lib/recall/deterministic-script-injector.js';
-import { allowScriptHashInCsp } from '../../lib/recall/html-injection.js';
-import type { RawHeaders } from '../../lib/recall/archive-types.js';
+import { injectDeterministicScript } from '../../lib/recall/determinism/deterministic-script-injector.js';
+import { allowScriptHashInCsp } from '../../lib/recall/determinism/html-injection.js';
+import type { RawHeaders } from '../../lib/recall/archive/archive-types.js';
 import { html, OPEN_TAG, runInVm, scriptOf, STATE } from '../helpers/deterministic-probe.js';
 
 describe('injectDeterministicScript', () => {

@@ -13,8 +13,8 @@ import {
   HTTPClient,
   HTTPServer,
 } from '../../lib/recall/index.js';
-import { decodeBody, decodeBodySync } from '../../lib/recall/content-coding.js';
-import { exchangeToHarEntry } from '../../lib/recall/archive-codec.js';
+import { decodeBody, decodeBodySync } from '../../lib/recall/http/content-coding.js';
+import { exchangeToHarEntry } from '../../lib/recall/archive/archive-codec.js';
 import { loopbackLookup, startOrigin, type Origin } from './http-fixtures.js';
 
 /** 200 MiB of zeros, gzip-compressed (about 200 KB), made without holding the 200 MiB. */

@@ -11,7 +11,7 @@ import {
   type RecordedExchange,
   type RecordedRequest,
 } from '../../lib/recall/index.js';
-import { NEAREST_GROUP_LIMIT } from '../../lib/recall/nearest-index.js';
+import { NEAREST_GROUP_LIMIT } from '../../lib/recall/http/nearest-index.js';
 import { curl } from './http-fixtures.js';
 
 function request(host: string, target: string, method = 'GET'): RecordedRequest {

@@ -4,9 +4,9 @@ import { get } from 'node:http';
 import type { LookupFunction } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HTTPClient } from '../../lib/recall/http-client.js';
-import { HTTPServer } from '../../lib/recall/http-server.js';
-import { refusedUpstreamKind, UPSTREAM_REFUSED } from '../../lib/recall/upstream-policy.js';
+import { HTTPClient } from '../../lib/recall/http/http-client.js';
+import { HTTPServer } from '../../lib/recall/http/http-server.js';
+import { refusedUpstreamKind, UPSTREAM_REFUSED } from '../../lib/recall/http/upstream-policy.js';
 import { loopbackLookup, startOrigin, type Origin } from './http-fixtures.js';
 
 /** Sends `GET url` to Recall at 127.0.0.1:`port` with the URL's authority as Host, as a redirected device does. */

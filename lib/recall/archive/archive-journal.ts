@@ -11,10 +11,10 @@ import { createReadStream } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
-import { silentLogger } from '../logging.js';
-import { RecallError, RECALL_ERROR_CODES } from './errors.js';
+import { silentLogger } from '../../logging.js';
+import { RecallError, RECALL_ERROR_CODES } from '../errors.js';
 import type { RecallLogExtension, RecordedExchange } from './archive-types.js';
-import type { RecordedDnsAnswer } from './dns-types.js';
+import type { RecordedDnsAnswer } from '../dns/dns-types.js';
 import { exchangeToHarEntry } from './archive-codec.js';
 import { ARCHIVE_FILE_MODE } from './archive-writer.js';
 

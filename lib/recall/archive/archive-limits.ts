@@ -3,7 +3,7 @@
  * an attacker), so a gzip bomb, one giant body or absurd nesting is refused with a message that names the bound
  * it passed, before it costs gigabytes of memory or overflows the stack.
  */
-import { RecallError, RECALL_ERROR_CODES } from './errors.js';
+import { RecallError, RECALL_ERROR_CODES } from '../errors.js';
 
 export interface ArchiveLimits {
   /** Bytes of JSON after gunzip. @default 4 GiB */

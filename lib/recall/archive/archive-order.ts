@@ -3,7 +3,7 @@
  * differs, and what HAR viewers expect.
  */
 import type { RecordedExchange } from './archive-types.js';
-import type { RecordedDnsAnswer } from './dns-types.js';
+import type { RecordedDnsAnswer } from '../dns/dns-types.js';
 import { urlOf } from './archive-codec.js';
 
 /**

@@ -3,10 +3,10 @@
  * filters on method, host, path and status, a one-line listing, and counts.
  */
 import type { RecordedExchange } from './archive-types.js';
-import type { RecordedDnsAnswer } from './dns-types.js';
+import type { RecordedDnsAnswer } from '../dns/dns-types.js';
 import { urlOf } from './archive-codec.js';
-import { headerValue } from './http-headers.js';
-import { printable } from './printable.js';
+import { headerValue } from '../http/http-headers.js';
+import { printable } from '../printable.js';
 
 export interface ExchangeFilter {
   /** Method, case-insensitive (`get`). */

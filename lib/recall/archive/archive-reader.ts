@@ -6,7 +6,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import { RecallError, RECALL_ERROR_CODES } from './errors.js';
+import { RecallError, RECALL_ERROR_CODES } from '../errors.js';
 import { formatBytes, limitError, type ArchiveLimits } from './archive-limits.js';
 import { HarSplitter } from './har-splitter.js';
 

@@ -3,7 +3,7 @@
  * and the decoded in-memory form the engine works with. Data only, no runtime code, so any side can import it.
  * docs/recall.md describes the file format field by field.
  */
-import type { RecordedDnsAnswer } from './dns-types.js';
+import type { RecordedDnsAnswer } from '../dns/dns-types.js';
 
 /** Header lines in the order and spelling they had on the wire; duplicates stay separate lines. */
 export type RawHeaders = Array<[name: string, value: string]>;

@@ -6,7 +6,7 @@
  * `ws:` URL, a response whose body was not saved) is skipped and reported, one warning per kind; a value that is
  * not HAR or that HTTP forbids (a string status, bad base64, CR or ESC in a header) refuses the archive.
  */
-import { RecallError, RECALL_ERROR_CODES } from './errors.js';
+import { RecallError, RECALL_ERROR_CODES } from '../errors.js';
 import { RECALL_ARCHIVE_VERSION, type HarEntry, type RecallLogExtension } from './archive-types.js';
 import { splitUrl } from './archive-codec.js';
 import { EntrySkips } from './entry-skips.js';

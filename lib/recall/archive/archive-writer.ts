@@ -6,8 +6,8 @@
  */
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { writeStreamAtomic } from '../fs-atomic.js';
-import { RecallError, RECALL_ERROR_CODES } from './errors.js';
+import { writeStreamAtomic } from '../../fs-atomic.js';
+import { RecallError, RECALL_ERROR_CODES } from '../errors.js';
 import type { HarEntry, HarLog } from './archive-types.js';
 
 /** File mode of archives and journals: only the owner may read what devices sent. */

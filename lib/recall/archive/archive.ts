@@ -12,15 +12,15 @@ import { access, rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { Logger } from 'pino';
-import { removeStaleTemporaries } from '../fs-atomic.js';
-import { RecallError, RECALL_ERROR_CODES } from './errors.js';
+import { removeStaleTemporaries } from '../../fs-atomic.js';
+import { RecallError, RECALL_ERROR_CODES } from '../errors.js';
 import {
   RECALL_ARCHIVE_VERSION,
   type HarFile,
   type RecallLogExtension,
   type RecordedExchange,
 } from './archive-types.js';
-import type { RecordedDnsAnswer } from './dns-types.js';
+import type { RecordedDnsAnswer } from '../dns/dns-types.js';
 import { exchangeToHarEntry, harEntryToExchange, urlOf } from './archive-codec.js';
 import { HarValidator } from './archive-validate.js';
 import { archiveLimits, type ArchiveLimits } from './archive-limits.js';

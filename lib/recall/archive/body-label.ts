@@ -4,7 +4,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { RawHeaders } from './archive-types.js';
-import { headerValue } from './http-headers.js';
+import { headerValue } from '../http/http-headers.js';
 
 export interface BodyView {
   /** Text to print (decoded), when the body is UTF-8 text. */

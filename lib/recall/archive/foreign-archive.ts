@@ -6,7 +6,7 @@
  * connection to Recall, and an HTTPS client without SNI is still told apart by address. Hosts are numbered in
  * sorted order, so the same archive always gives the same addresses.
  */
-import type { RecordedDnsAnswer } from './dns-types.js';
+import type { RecordedDnsAnswer } from '../dns/dns-types.js';
 import { isIP } from 'node:net';
 
 const BLOCKS = ['203.0.113', '198.51.100', '192.0.2'];

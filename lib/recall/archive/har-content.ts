@@ -13,8 +13,8 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { HarContent, RawHeaders, RecordedResponse } from './archive-types.js';
-import { decodeBodySync, encodeBodySync, parseContentEncoding } from './content-coding.js';
-import { headerValue } from './http-headers.js';
+import { decodeBodySync, encodeBodySync, parseContentEncoding } from '../http/content-coding.js';
+import { headerValue } from '../http/http-headers.js';
 
 /** Largest body decoded while writing an archive when the recorder did not decode it already. */
 const WRITE_DECODE_CAP = 4 * 1024 * 1024;

@@ -7,7 +7,7 @@
  * checks the syntax of each piece. A streaming JSON library would tokenize every value in JavaScript; this way the
  * long bodies are skipped with `indexOf`.
  */
-import { RecallError, RECALL_ERROR_CODES } from './errors.js';
+import { RecallError, RECALL_ERROR_CODES } from '../errors.js';
 import { formatBytes, limitError, type ArchiveLimits } from './archive-limits.js';
 
 const QUOTE = 0x22;

@@ -7,7 +7,7 @@
  * volatile, see request-key.ts), so scrubbed and unscrubbed archives play back the same way.
  */
 import type { RawHeaders, RecordedExchange, RecordedRequest } from './archive-types.js';
-import { RecallError, RECALL_ERROR_CODES } from './errors.js';
+import { RecallError, RECALL_ERROR_CODES } from '../errors.js';
 
 /** Returns the exchange to store (changed or not), or undefined to store nothing. Must not keep references. */
 export type BeforeRecord = (exchange: RecordedExchange) => RecordedExchange | undefined;

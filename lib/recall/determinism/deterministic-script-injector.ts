@@ -11,10 +11,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { silentLogger } from '../logging.js';
-import type { RawHeaders, RecordedRequest } from './archive-types.js';
-import { bodyOf, type ExchangeOptions, type ExchangeResponse, type HttpExchanger } from './http-exchanger.js';
-import { decodeBody, encodeBody, type DecodeOptions } from './content-coding.js';
+import { silentLogger } from '../../logging.js';
+import type { RawHeaders, RecordedRequest } from '../archive/archive-types.js';
+import { bodyOf, type ExchangeOptions, type ExchangeResponse, type HttpExchanger } from '../http/http-exchanger.js';
+import { decodeBody, encodeBody, type DecodeOptions } from '../http/content-coding.js';
 import { allowScriptHashInCsp, allowScriptHashInMetaCsp, scriptInsertionOffset } from './html-injection.js';
 import {
   DETERMINISTIC_SCRIPT_MARKER,

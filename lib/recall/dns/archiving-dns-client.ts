@@ -8,10 +8,10 @@
  * failures are not recorded, so a later question can still succeed.
  */
 import type { Logger } from 'pino';
-import { silentLogger } from '../logging.js';
+import { silentLogger } from '../../logging.js';
 import type { DnsQuestion, DnsResolver, RecordedDnsAnswer } from './dns-types.js';
 import { normalizeDnsName } from './name-map.js';
-import { raceAbort } from '../abort.js';
+import { raceAbort } from '../../abort.js';
 
 export interface ArchivingDNSClientOptions {
   /** Where answers are appended, one per distinct question, in the order first answered. @default a new array */

@@ -12,8 +12,8 @@ import type { Logger } from 'pino';
 import type { DnsRecordType, DnsResolver, RecordedDnsAnswer } from './dns-types.js';
 import { addressForReverseName, type NameMap } from './name-map.js';
 import { decodeMessage, encodeMessage, type WireMessage } from './dns-transport.js';
-import { raceAbort } from '../abort.js';
-import type { Deadline } from './deadline-signals.js';
+import { raceAbort } from '../../abort.js';
+import type { Deadline } from '../deadline-signals.js';
 import { encodeAddressReply } from './dns-address-reply.js';
 import { endOfQuestion, endOfQuestionName, textOfWireName } from './dns-name.js';
 

@@ -7,8 +7,8 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIP, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { silentLogger } from '../logging.js';
-import { RecallError } from './errors.js';
+import { silentLogger } from '../../logging.js';
+import { RecallError } from '../errors.js';
 import type { DnsResolver } from './dns-types.js';
 import type { NameMap } from './name-map.js';
 import {
@@ -19,8 +19,8 @@ import {
   type ResponseCode,
 } from './dns-answerer.js';
 import { DnsFrameReader, frameDnsMessage } from './dns-transport.js';
-import { DeadlineSignals } from './deadline-signals.js';
-import { SourceGate, type ClientPolicy } from './connection-limits.js';
+import { DeadlineSignals } from '../deadline-signals.js';
+import { SourceGate, type ClientPolicy } from '../connection-limits.js';
 
 export type { DnsRedirect } from './dns-answerer.js';
 

@@ -4,7 +4,7 @@
  */
 import { connect } from 'node:net';
 import dnsPacket from 'dns-packet';
-import { RecallError } from './errors.js';
+import { RecallError } from '../errors.js';
 import { endOfQuestionName, sameWireName, wireOfName } from './dns-name.js';
 import { sendPooled } from './dns-udp-pool.js';
 

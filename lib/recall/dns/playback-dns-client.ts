@@ -7,7 +7,7 @@
  * clients drop the name's other records). Misses are counted and listed for the test's results.
  */
 import type { Logger } from 'pino';
-import { silentLogger } from '../logging.js';
+import { silentLogger } from '../../logging.js';
 import type { DnsQuestion, DnsResolver, RecordedDnsAnswer } from './dns-types.js';
 import { normalizeDnsName } from './name-map.js';
 

@@ -6,11 +6,11 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { silentLogger } from '../logging.js';
-import type { Archive } from './archive.js';
-import type { RawHeaders, RecordedRequest } from './archive-types.js';
+import { silentLogger } from '../../logging.js';
+import type { Archive } from '../archive/archive.js';
+import type { RawHeaders, RecordedRequest } from '../archive/archive-types.js';
 import type { ExchangeOptions, ExchangeResponse, HttpExchanger } from './http-exchanger.js';
-import { Scrubber, type ScrubOptions } from './scrub.js';
+import { Scrubber, type ScrubOptions } from '../archive/scrub.js';
 import { withDecodedBody } from './content-coding.js';
 
 /** The Content-Length of a response, when it has exactly one valid value. */

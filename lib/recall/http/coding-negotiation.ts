@@ -4,7 +4,7 @@
  * Content-Encoding header. A missing Accept-Encoding takes no coding (RFC 9110 would allow any, but a client that
  * sends none, like curl without --compressed, cannot decode one, and servers answer it in identity).
  */
-import type { RawHeaders, RecordedResponse } from './archive-types.js';
+import type { RawHeaders, RecordedResponse } from '../archive/archive-types.js';
 import { parseContentEncoding } from './content-coding.js';
 import { headerValue } from './http-headers.js';
 

@@ -31,7 +31,7 @@ import {
   type ZlibOptions,
 } from 'node:zlib';
 import type { Logger } from 'pino';
-import type { RecordedExchange } from './archive-types.js';
+import type { RecordedExchange } from '../archive/archive-types.js';
 import { headerValue } from './http-headers.js';
 
 export type ContentCoding = 'gzip' | 'deflate' | 'deflate-raw' | 'br';

@@ -8,9 +8,9 @@
  *
  * Wrappers nest (record = `ArchivingHTTPClient(DeterministicScriptInjector(HTTPClient))`), as in the original Recall.
  */
-import type { RawHeaders, RecordedRequest } from './archive-types.js';
+import type { RawHeaders, RecordedRequest } from '../archive/archive-types.js';
 
-export type { RawHeaders, RecordedRequest } from './archive-types.js';
+export type { RawHeaders, RecordedRequest } from '../archive/archive-types.js';
 
 /** Status line and headers of a response, headers raw (hop-by-hop ones included: the server drops them). */
 export interface ResponseHead {

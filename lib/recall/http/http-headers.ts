@@ -2,7 +2,7 @@
  * Header handling shared by the servers and the upstream client: lookups on raw header lists and the removal of
  * hop-by-hop headers (RFC 9110 §7.6.1), which belong to one connection and are never forwarded or replayed.
  */
-import type { RawHeaders } from './archive-types.js';
+import type { RawHeaders } from '../archive/archive-types.js';
 
 /** Connection-specific fields, plus `Expect` (the servers answer 100-continue themselves). */
 const HOP_BY_HOP = new Set([

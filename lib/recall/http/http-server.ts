@@ -5,11 +5,11 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { silentLogger } from '../logging.js';
+import { silentLogger } from '../../logging.js';
 import type { HttpExchanger } from './http-exchanger.js';
 import { continueOrRefuse, createRequestHandler, type NameForAddress, type OriginalDestination } from './request-handler.js';
-import { ServerLifecycle, type ListenOptions } from './server-lifecycle.js';
-import { applyHttpTimeouts, SourceGate, type ClientPolicy, type HttpTimeouts } from './connection-limits.js';
+import { ServerLifecycle, type ListenOptions } from '../server-lifecycle.js';
+import { applyHttpTimeouts, SourceGate, type ClientPolicy, type HttpTimeouts } from '../connection-limits.js';
 
 export interface HTTPServerOptions extends ListenOptions, ClientPolicy, HttpTimeouts {
   exchanger: HttpExchanger;

@@ -5,14 +5,14 @@
  * with its nearest recording and the differing fields, in `misses()` (aggregated and bounded: miss-log.ts).
  */
 import type { Logger } from 'pino';
-import { silentLogger } from '../logging.js';
-import type { Archive } from './archive.js';
-import type { RawHeaders, RecordedExchange, RecordedRequest, RecordedResponse } from './archive-types.js';
-import { urlOf } from './archive-codec.js';
+import { silentLogger } from '../../logging.js';
+import type { Archive } from '../archive/archive.js';
+import type { RawHeaders, RecordedExchange, RecordedRequest, RecordedResponse } from '../archive/archive-types.js';
+import { urlOf } from '../archive/archive-codec.js';
 import { bodyOf, type ExchangeResponse, type HttpExchanger } from './http-exchanger.js';
 import { RequestMatcher, type MatchRules } from './request-matcher.js';
 import { indexKeyOf } from './request-key.js';
-import { Scrubber, type ScrubOptions } from './scrub.js';
+import { Scrubber, type ScrubOptions } from '../archive/scrub.js';
 import { bodyForClient } from './coding-negotiation.js';
 import { headerValue } from './http-headers.js';
 import { MissLog, bounded, type MissMark, type PlaybackMiss } from './miss-log.js';

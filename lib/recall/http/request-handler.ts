@@ -8,9 +8,9 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { TLSSocket } from 'node:tls';
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
-import { isAutotestError } from '../errors.js';
-import { RECALL_ERROR_CODES } from './errors.js';
-import type { RawHeaders, RecordedRequest } from './archive-types.js';
+import { isAutotestError } from '../../errors.js';
+import { RECALL_ERROR_CODES } from '../errors.js';
+import type { RawHeaders, RecordedRequest } from '../archive/archive-types.js';
 import { inMemoryBytes, type HttpExchanger } from './http-exchanger.js';
 import { flatOf, headerValue, pairsOf, splitHost, withoutHopByHop } from './http-headers.js';
 

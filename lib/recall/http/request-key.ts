@@ -3,7 +3,7 @@
  * volatile, and the body. User rules remove query parameters, headers and JSON body paths before comparing.
  */
 import { createHash } from 'node:crypto';
-import type { RecordedRequest } from './archive-types.js';
+import type { RecordedRequest } from '../archive/archive-types.js';
 import { headerValue } from './http-headers.js';
 
 /** Client headers that change between runs of the same page, so they never take part in matching. */

@@ -3,7 +3,7 @@
  * file order. Identical requests get their recorded responses in recorded order, then the last one repeats (a
  * polling loop settles on the final state instead of failing). A miss can be explained by `nearest`.
  */
-import type { RecordedExchange, RecordedRequest } from './archive-types.js';
+import type { RecordedExchange, RecordedRequest } from '../archive/archive-types.js';
 import {
   MATCH_FIELDS,
   RequestKeyMaker,

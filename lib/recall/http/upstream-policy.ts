@@ -7,8 +7,8 @@
  */
 import { BlockList, isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { canonicalAddress } from './name-map.js';
-import { RecallError } from './errors.js';
+import { canonicalAddress } from '../dns/name-map.js';
+import { RecallError } from '../errors.js';
 
 /** The code of a refused upstream (answered 502 with `x-recall-error: ERR_RECALL_UPSTREAM_REFUSED`). */
 export const UPSTREAM_REFUSED = 'ERR_RECALL_UPSTREAM_REFUSED';

@@ -15,8 +15,8 @@ import {
 } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { writeFileAtomic } from '../fs-atomic.js';
-import { RecallError } from './errors.js';
+import { writeFileAtomic } from '../../fs-atomic.js';
+import { RecallError } from '../errors.js';
 import { buildCertificate, subjectKeyIdentifierExtension, type NameAttribute } from './certificate-builder.js';
 
 export const ROOT_KEY_FILE = 'root-ca.key';

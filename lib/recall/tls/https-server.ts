@@ -11,12 +11,12 @@ import http from 'node:http';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
-import { silentLogger } from '../logging.js';
-import type { HttpExchanger } from './http-exchanger.js';
-import { answerClientError } from './http-server.js';
-import { continueOrRefuse, createRequestHandler, type NameForAddress, type OriginalDestination } from './request-handler.js';
-import { ServerLifecycle, type ListenOptions } from './server-lifecycle.js';
-import { applyHttpTimeouts, SourceGate, type ClientPolicy, type HttpTimeouts } from './connection-limits.js';
+import { silentLogger } from '../../logging.js';
+import type { HttpExchanger } from '../http/http-exchanger.js';
+import { answerClientError } from '../http/http-server.js';
+import { continueOrRefuse, createRequestHandler, type NameForAddress, type OriginalDestination } from '../http/request-handler.js';
+import { ServerLifecycle, type ListenOptions } from '../server-lifecycle.js';
+import { applyHttpTimeouts, SourceGate, type ClientPolicy, type HttpTimeouts } from '../connection-limits.js';
 
 /**
  * Gives the TLS context (leaf certificate and key) to present for a host name or an IP address.
