@@ -38,8 +38,8 @@ const SERVER = `
 const [dist, mode, answersFile, upstreamPort] = process.argv.slice(1);
 const { readFileSync } = await import('node:fs');
 const recall = await import(dist + '/lib/recall/index.js');
-const dnsClient = await import(dist + '/lib/recall/dns-client.js');
-const archiving = await import(dist + '/lib/recall/archiving-dns-client.js');
+const dnsClient = await import(dist + '/lib/recall/dns/dns-client.js');
+const archiving = await import(dist + '/lib/recall/dns/archiving-dns-client.js');
 const resolver = mode === 'replay'
   ? new recall.PlaybackDNSClient(JSON.parse(readFileSync(answersFile, 'utf8')))
   : new archiving.ArchivingDNSClient(new dnsClient.DNSClient({ servers: [{ host: '127.0.0.1', port: Number(upstreamPort) }] }));

@@ -28,7 +28,7 @@ import { RecallContextError } from './recall-context-error.js';
 import { fetchRootCertificate, normalizeSha256 } from './root-certificate.js';
 import { UndoStack } from './undo-stack.js';
 
-/** Where a Recall server serves its root certificate (`CA_PEM_PATH` in lib/recall/request-handler.ts). */
+/** Where a Recall server serves its root certificate (`CA_PEM_PATH` in lib/recall/http/request-handler.ts). */
 export const RECALL_CA_PATH = '/_recall/ca.pem';
 
 export interface RecallContextOptions {

@@ -127,7 +127,7 @@ export class test_RecallServer extends RecallServerTest<RecallServerTestArgs> {
   }
 
   async #reportMisses(strict: boolean): Promise<void> {
-    // One entry per distinct missed request, with its count (bounded: lib/recall/miss-log.ts).
+    // One entry per distinct missed request, with its count (bounded: lib/recall/http/miss-log.ts).
     const misses = this.#playback!.misses(this.#before.misses);
     const missCount = this.#playback!.missCount - (this.#before.misses?.total ?? 0);
     const dnsMisses = (this.#dnsPlayback?.missCount ?? 0) - this.#before.dnsMisses;

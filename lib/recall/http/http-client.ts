@@ -31,7 +31,7 @@ export interface HTTPClientOptions {
   /**
    * Forward to this machine's loopback and own addresses, and to link-local, unspecified, multicast and
    * broadcast addresses. Off by default: the upstream comes from the device, and those addresses reach services
-   * of the Recall server itself (lib/recall/upstream-policy.ts). Turn it on only in a test whose origin servers
+   * of the Recall server itself (lib/recall/http/upstream-policy.ts). Turn it on only in a test whose origin servers
    * run on this machine. @default false
    */
   allowLocalUpstreams?: boolean;
