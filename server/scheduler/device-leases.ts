@@ -48,24 +48,32 @@ local function available(want, onlyDrone)
   end
   return list
 end
-for _, other in ipairs(redis.call('ZRANGE', waiting, 0, -1)) do
-  if other == jobId then break end
-  local text = redis.call('GET', prefix .. ':want:' .. other)
-  if text then
-    local want = cjson.decode(text)
-    local list = available(want, nil)
-    for i = 1, math.min(#list, want.count) do held[list[i]] = true end
-  end
-end
 local want = cjson.decode(wantJson)
 local gatewayDrone = nil
 if want.needsGateway then gatewayDrone = drone end
-local list = available(want, gatewayDrone)
-if #list < want.count then
+-- Too few of its devices free: nothing to weigh, whoever is ahead (the common case in a busy lab).
+local mine = available(want, gatewayDrone)
+if #mine < want.count then
   -- Free on another drone: that drone can run it now (the caller retries it at once, not after a back-off).
   if gatewayDrone ~= nil and #available(want, nil) >= want.count then return { '@other-drone' } end
   return {}
 end
+local isMine, left = {}, #mine
+for _, d in ipairs(mine) do isMine[d] = true end
+for _, other in ipairs(redis.call('ZRANGE', waiting, 0, -1)) do
+  if other == jobId then break end
+  local text = redis.call('GET', prefix .. ':want:' .. other)
+  if text then
+    local ahead = cjson.decode(text)
+    local list = available(ahead, nil)
+    for i = 1, math.min(#list, ahead.count) do
+      held[list[i]] = true
+      if isMine[list[i]] then left = left - 1 end
+    end
+    if left < want.count then return {} end
+  end
+end
+local list = available(want, gatewayDrone)
 local taken = {}
 for i = 1, want.count do
   local d = list[i]
