@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rmdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -123,6 +123,43 @@ async function shutdownRedis(url: string): Promise<boolean> {
   return true;
 }
 
+async function answers(url: string, socket: string): Promise<boolean> {
+  if (!existsSync(socket)) return false;
+  try {
+    (await connectRedis(url, { timeoutMs: 1000 })).disconnect();
+    return true;
+  } catch (error) {
+    if (!(error instanceof SchedulerRedisError)) throw error;
+    return false;
+  }
+}
+
+/** A lock older than this was left by a process that died while starting the server. */
+const STALE_START_LOCK_MS = 30_000;
+
+async function withStartLock(dir: string, fn: () => Promise<void>): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const lock = join(dir, 'start.lock');
+  const end = Date.now() + 2 * STALE_START_LOCK_MS;
+  for (;;) {
+    try {
+      await mkdir(lock);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const age = await stat(lock).then((info) => Date.now() - info.mtimeMs, () => 0);
+      if (age > STALE_START_LOCK_MS) await rmdir(lock).catch(() => undefined);
+      if (Date.now() > end) throw new EmbeddedRedisError('ERR_REDIS_START', `another process holds ${lock}: remove it if no atest or drone is starting`);
+      await sleep(50);
+    }
+  }
+  try {
+    await fn();
+  } finally {
+    await rmdir(lock).catch(() => undefined);
+  }
+}
+
 export interface ResolvedRedis {
   readonly url: string;
   /** Shuts the embedded server down when this process was its last client; nothing for a given URL. */
@@ -135,16 +172,11 @@ export async function resolveRedis(url: string | undefined, stateDir: string): P
   const dir = join(resolve(stateDir), 'redis');
   const socket = join(dir, 'redis.sock');
   const embeddedUrl = `unix://${socket}`;
-  let running = false;
-  if (existsSync(socket)) {
-    try {
-      (await connectRedis(embeddedUrl, { timeoutMs: 1000 })).disconnect();
-      running = true;
-    } catch (error) {
-      if (!(error instanceof SchedulerRedisError)) throw error;
-    }
-  }
-  if (!running) await startRedisServer(dir, { detached: true });
+  // Two drones started together must not each start a server on the same socket: the check and the start
+  // happen under one lock (a folder, made atomically), and whoever waits finds the other's server answering.
+  await withStartLock(dir, async () => {
+    if (!(await answers(embeddedUrl, socket))) await startRedisServer(dir, { detached: true });
+  });
   return {
     url: embeddedUrl,
     async release() {

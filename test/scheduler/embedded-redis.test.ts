@@ -6,6 +6,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
+import { resolveRedis } from '../../server/scheduler/embedded-redis.js';
 import { connectRedis } from '../../server/scheduler/redis-connection.js';
 import { repoRoot, runCli } from '../helpers/cli.js';
 import { inventoryYaml, touchControl, waitFor } from './harness.js';
@@ -46,5 +48,27 @@ describe('the embedded Redis', () => {
     expect(await exited).toBe(0);
     expect(await answers()).toBe(false);
     expect(existsSync(join(state, 'redis', 'appendonlydir'))).toBe(true);
+  });
+
+  it('starts one server when several users find none at the same moment', async () => {
+    const raceState = join(dir, 'race');
+    const raceSocket = join(raceState, 'redis', 'redis.sock');
+    const servers = () =>
+      readdirSync('/proc')
+        .filter((pid) => /^\d+$/.test(pid))
+        .filter((pid) => {
+          try {
+            return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(raceSocket);
+          } catch {
+            return false; // the process ended while we looked
+          }
+        });
+    const users = await Promise.all([1, 2, 3, 4].map(() => resolveRedis(undefined, raceState)));
+    try {
+      expect(servers()).toHaveLength(1);
+    } finally {
+      for (const user of users) await user.release();
+    }
+    await waitFor(async () => servers().length === 0, 10_000, 'the embedded server to stop');
   });
 });
