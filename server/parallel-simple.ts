@@ -20,9 +20,20 @@ export interface ParallelSimpleOptions {
 
 export type MachineResult<T> = { machine: string; ok: true; value: T } | { machine: string; ok: false; error: unknown };
 
-/** Makes a machine's subfolder name safe (user@host:port → user@host_port). */
+/** Makes a machine's subfolder name safe (user@host:port → user@host_port; never `.`, `..` or hidden). */
 export function machineFolder(machine: string): string {
-  return machine.replace(/[^\w.@-]/g, '_');
+  const folder = machine.replace(/[^\w.@-]/g, '_');
+  return folder.startsWith('.') || folder === '' ? `_${folder}` : folder;
+}
+
+/** A machine's status.log, or nothing when `fn` recorded no line (the file is made at the first line). */
+function readSection(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw error;
+  }
 }
 
 /** Rewrites a machine's status.log section so its subdirs are relative to the job's folder. */
@@ -75,8 +86,8 @@ export async function parallelSimple<T>(
         context.logger.error({ err: error }, `${machine} failed: ${reasonOf(error)}`);
         return { machine, ok: false, error };
       } finally {
-        const section = readFileSync(status.path, 'utf8');
-        parent.status.appendSection(prefixSubdirs(section, folder));
+        const section = readSection(status.path);
+        if (section) parent.status.appendSection(prefixSubdirs(section, folder));
       }
     }),
   );
