@@ -20,12 +20,14 @@ import { formatResults } from './lib/results.js';
 import { setupSite } from './lib/site.js';
 import { runRecordingOverhead } from './recording-overhead.js';
 import { runScheduler } from './scheduler.js';
+import { runServe } from './serve.js';
 
 const SERVER = '0';
 const LOAD = '1';
 const config = {
   http: { loadCore: LOAD, rounds: 3, durationSec: 2, connections: [1, 8, 32] },
   mint: { loadCore: LOAD, count: 100 },
+  serve: { loadCore: LOAD, serverCore: SERVER, rounds: 3, durationSec: 2, connections: [1, 8, 32], count: 100 },
   record: { loadCore: LOAD, serverCore: SERVER, rounds: 3, durationSec: 2, connections: [1, 8] },
   dns: { loadCore: LOAD, serverCore: SERVER, names: 1000, rounds: 3, durationSec: 3 },
   ssh: { loadCore: LOAD, count: 200, maxMs: 75_000 },
@@ -107,11 +109,14 @@ async function bench(id, title, budgetMs, fn) {
 try {
   let site;
   try {
-    const needSite = !only || only.some((id) => ['http', 'mint', 'record'].includes(id));
+    const needSite = !only || only.some((id) => ['http', 'serve', 'mint', 'record'].includes(id));
     if (needSite) site = await setupSite({ dir: join(dir, 'site'), serverCore: SERVER, log: log('setup') });
     if (site) {
       await bench('http', 'HTTP and HTTPS playback vs mitmproxy replay and nginx', 240_000, (l) =>
         runHttpPlayback({ site, config, log: l }),
+      );
+      await bench('serve', '`recall serve` and the test_RecallServer stack as users run them, vs nginx', 300_000, (l) =>
+        runServe({ site, dir, config, log: l }),
       );
       await bench('mint', 'certificate minting for new host names', 90_000, (l) =>
         runCertMinting({ site, config, log: l }),

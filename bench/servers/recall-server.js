@@ -3,6 +3,8 @@
 //   replay: HTTPServer and HTTPSServer answering from two archives (PlaybackHTTPClient), certificates from the CA
 //   record: HTTPServer recording through ArchivingHTTPClient(HTTPClient) to 127.0.0.1, whatever the Host names
 //   dns:    DNSServer answering from recorded answers (PlaybackDNSClient)
+//   fixture: replay as test_RecallServer wires it: its servers with a job's logger (debug level, the level files
+//            under options.logDir), so the fixture's logging cost is measured as a job pays it
 // Prints `READY {json with the ports}` on stdout and runs until SIGTERM.
 import { readFileSync } from 'node:fs';
 import {
@@ -16,21 +18,26 @@ import {
   PlaybackDNSClient,
   PlaybackHTTPClient,
 } from '../../dist/lib/recall/index.js';
+import { createLogger, openLevelFiles } from '../../dist/lib/logging.js';
 
 const options = JSON.parse(process.argv[2]);
 const closers = [];
 const ready = {};
 
-if (options.mode === 'replay') {
+if (options.mode === 'replay' || options.mode === 'fixture') {
+  const files = options.mode === 'fixture' ? openLevelFiles(options.logDir, 'autoserv') : undefined;
+  const logger = files && createLogger(files.streams, { test: 'test_RecallServer' });
   const ca = await CertificateAuthority.open('/O=Recall Bench/CN=Recall Bench Root', { dir: options.caDir });
   const http = new HTTPServer({
     exchanger: new PlaybackHTTPClient(await Archive.load(options.httpArchive)),
     port: 0,
+    logger,
   });
   const https = new HTTPSServer({
     exchanger: new PlaybackHTTPClient(await Archive.load(options.httpsArchive)),
     certificates: ca,
     port: 0,
+    logger,
   });
   ready.http = (await http.listen()).port;
   ready.https = (await https.listen()).port;
@@ -38,6 +45,7 @@ if (options.mode === 'replay') {
     () => http.close(),
     () => https.close(),
     () => ca.close(),
+    async () => files?.close(), // last: the servers log while closing
   );
 } else if (options.mode === 'record') {
   // Every name resolves to loopback: the page set's origin (nginx) runs there.
