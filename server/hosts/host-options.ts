@@ -21,6 +21,8 @@ export interface SSHHostOptions {
   readonly connectTimeoutSec?: number;
   /** Seconds between SSH keepalives; after 3 unanswered ones the connection is declared dropped. @default 15 */
   readonly keepaliveSec?: number;
+  /** Experimental: run commands without stdin through one long-lived shell per connection (docs/hosts.md). @default false */
+  readonly persistentShell?: boolean;
   readonly logger?: Logger;
 }
 
@@ -33,6 +35,7 @@ export interface ResolvedHostOptions {
   readonly acceptNewHostKeys: boolean;
   readonly connectTimeoutSec: number;
   readonly keepaliveSec: number;
+  readonly persistentShell: boolean;
   readonly logger: Logger;
 }
 
@@ -66,6 +69,7 @@ export function resolveHostOptions(options: SSHHostOptions = {}): ResolvedHostOp
     acceptNewHostKeys: merged.acceptNewHostKeys ?? false,
     connectTimeoutSec: merged.connectTimeoutSec ?? 30,
     keepaliveSec: merged.keepaliveSec ?? 15,
+    persistentShell: merged.persistentShell ?? false,
     logger: merged.logger ?? silentLogger,
   };
 }

@@ -9,7 +9,7 @@ import type { Client, ClientChannel } from 'ssh2';
 import { AutotestError } from '../../lib/errors.js';
 
 /** Marks the wrapper's line on stderr; a control character no command prints by accident. */
-const PID_MARKER = '\u001eAUTOTEST_PID=';
+export const PID_MARKER = '\u001eAUTOTEST_PID=';
 
 export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
@@ -70,7 +70,7 @@ export function openExec(
 }
 
 /** Kills the session whose leader is `pid`, then its process group (for processes that left the session's group). */
-async function killSession(client: Client, pid: number): Promise<void> {
+export async function killSession(client: Client, pid: number): Promise<void> {
   const { channel } = await openExec(client, `pkill -KILL -s ${pid}; kill -KILL -- -${pid} ${pid}; true`);
   await new Promise<void>((resolve) => {
     channel.once('close', () => resolve());

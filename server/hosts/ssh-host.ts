@@ -15,7 +15,8 @@ import {
 } from './host-errors.js';
 import type { ResolvedHostOptions } from './host-options.js';
 import { rebootHost, waitDown, waitUp, type RebootOptions } from './host-power.js';
-import { executeOnChannel, openExec, wrapCommand } from './remote-command.js';
+import { executeOnChannel, openExec, wrapCommand, type RawOutcome } from './remote-command.js';
+import { ShellChannel } from './shell-channel.js';
 import { getPaths, type FetchLimits } from './sftp-fetch.js';
 import { sendPaths } from './sftp-transfer.js';
 import { SSHConnection, type ConnectionTarget } from './ssh-connection.js';
@@ -35,6 +36,11 @@ export class SSHHost {
   private readonly connection: SSHConnection;
   private readonly logger: Logger;
   private closed = false;
+  private readonly persistentShell: boolean;
+  private shell: ShellChannel | undefined;
+  private shellOpening: Promise<ShellChannel | undefined> | undefined;
+  /** The connection on which the shell could not be set up: it is not tried again there. */
+  private shellRefusedBy: Client | undefined;
 
   constructor(target: { host: string; port: number; user: string }, options: ResolvedHostOptions) {
     this.host = target.host;
@@ -45,6 +51,7 @@ export class SSHHost {
     const connectionTarget: ConnectionTarget = { ...target, hostname: this.hostname };
     this.connection = new SSHConnection(connectionTarget, options);
     this.logger = options.logger.child({ host: this.hostname });
+    this.persistentShell = options.persistentShell;
   }
 
   /** How many times the connection was established; above 1 when it dropped and was opened again. */
@@ -77,12 +84,22 @@ export class SSHHost {
     const line = wrapCommand(command, options.env);
     this.logger.debug({ command, timeoutSec }, 'run');
     const started = performance.now();
-    const { client, opened } = await this.openChannel(line);
-    const outcome = await executeOnChannel(client, opened, {
-      timeoutMs: timeoutSec * 1000,
-      ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+    const timing = { timeoutMs: timeoutSec * 1000, ...(options.signal ? { signal: options.signal } : {}) };
+    // Commands with stdin, or arriving while the shell is busy, take an exec channel of their own.
+    const shell = options.stdin === undefined ? await this.idleShell() : undefined;
+    let client: Client;
+    let outcome: RawOutcome;
+    if (shell && !shell.busy && !shell.broken) {
+      client = shell.client;
+      outcome = await shell.run(line, timing);
+    } else {
+      const channel = await this.openChannel(line);
+      client = channel.client;
+      outcome = await executeOnChannel(client, channel.opened, {
+        ...timing,
+        ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
+      });
+    }
     const durationMs = Math.round(performance.now() - started);
     if (outcome.stopped === 'abort') throw options.signal?.reason;
     if (outcome.stopped === 'timeout') {
@@ -125,7 +142,9 @@ export class SSHHost {
   async getFile(remote: string | readonly string[], local: string, limits?: FetchLimits): Promise<void> {
     const sources = typeof remote === 'string' ? [remote] : remote;
     this.logger.debug({ sources, local }, 'get');
-    await this.withSftp(`get ${sources.join(' ')} into ${local}`, (sftp) => getPaths(sftp, sources, local, limits));
+    await this.withSftp(`get ${sources.join(' ')} into ${local}`, (sftp) =>
+      getPaths(sftp, sources, local, limits),
+    );
   }
 
   /** The kernel's boot id, which changes at every boot. */
@@ -170,6 +189,7 @@ export class SSHHost {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.shell?.close();
     this.connection.close();
   }
 
@@ -179,6 +199,34 @@ export class SSHHost {
 
   private assertOpen(): void {
     if (this.closed) throw new HostClosedError(this.hostname);
+  }
+
+  /**
+   * The long-lived shell when `persistentShell` is on and it is free, opened on first use and again after it broke
+   * or the connection changed; undefined when busy, being opened, or refused on this connection.
+   */
+  private async idleShell(): Promise<ShellChannel | undefined> {
+    if (!this.persistentShell) return undefined;
+    const client = await this.connection.get();
+    if (this.shell && (this.shell.broken || this.shell.client !== client)) {
+      this.shell.close();
+      this.shell = undefined;
+    }
+    if (this.shell) return this.shell.busy ? undefined : this.shell;
+    if (this.shellOpening || this.shellRefusedBy === client) return undefined;
+    this.shellOpening = ShellChannel.open(client)
+      .then(
+        (shell) => (this.closed ? (shell.close(), undefined) : (this.shell = shell)),
+        (error: unknown) => {
+          this.shellRefusedBy = client;
+          this.logger.debug({ err: error }, 'no persistent shell on this connection; using exec channels');
+          return undefined;
+        },
+      )
+      .finally(() => {
+        this.shellOpening = undefined;
+      });
+    return this.shellOpening;
   }
 
   /** Opens an exec channel; a connection found dead at this point is opened again once, as nothing ran yet. */

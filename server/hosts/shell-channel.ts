@@ -1,0 +1,228 @@
+/**
+ * One long-lived `sh` per connection that runs short commands without sshd starting a new session each time
+ * (opening an exec channel costs sshd a fork, a login shell and the channel round trips: most of a short command).
+ *
+ * Each command is written to the shell's stdin as one line:
+ *   cat <F/o & cat <F/e >&2 & setsid "$SHELL" -c '<wrapped>' </dev/null >F/o 2>F/e; s=$?; wait; <trailers>
+ * - The command runs under `setsid` in the login shell, as sshd would run it: its pid is its session id, which the
+ *   wrapper reports on stderr, so a timeout kills the whole session exactly as on an exec channel.
+ * - Its stdout and stderr go through two FIFOs (made once per shell) read by two `cat`s: `wait` returns only when
+ *   both reached EOF, i.e. when every process holding the command's stdout or stderr (background ones too) closed
+ *   it, as an exec channel closes only then. The FIFOs keep the command a direct child of the shell (a pipeline
+ *   would add a subshell per command) and the status a plain `$?`.
+ * - Then the shell writes a trailer with a per-command random nonce on stdout, and the nonce and the status on
+ *   stderr. Nothing else writes to the channel until the next command, so a trailer always ends its stream.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Client, ClientChannel } from 'ssh2';
+import { killSession, PID_MARKER, shellQuote, type RawOutcome } from './remote-command.js';
+
+/** Milliseconds to wait for the trailers after a kill; past that the shell is given up (something kept the FIFO). */
+const KILL_GRACE_MS = 10_000;
+/** Milliseconds the shell has to set itself up. */
+const READY_TIMEOUT_MS = 15_000;
+
+/** Bytes of one stream of one command, complete when they end with `trailer` (which is then cut off). */
+class StreamUntil {
+  private readonly chunks: Buffer[] = [];
+  private tail: Buffer = Buffer.alloc(0);
+  done = false;
+
+  constructor(
+    private readonly matches: (tail: Buffer) => boolean,
+    private readonly trailerLength: number,
+  ) {}
+
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.tail =
+      chunk.length >= this.trailerLength
+        ? chunk.subarray(-this.trailerLength)
+        : Buffer.concat([this.tail, chunk]).subarray(-this.trailerLength);
+    if (this.tail.length === this.trailerLength && this.matches(this.tail)) this.done = true;
+  }
+
+  /** The bytes without the trailer (when done) or as received so far. */
+  bytes(): Buffer {
+    const all = Buffer.concat(this.chunks);
+    return this.done ? all.subarray(0, all.length - this.trailerLength) : all;
+  }
+
+  /** The trailer itself, once done. */
+  trailer(): Buffer {
+    return this.tail;
+  }
+}
+
+export interface ShellRunOptions {
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal;
+}
+
+export class ShellChannel {
+  /** True while a command runs; callers then use an exec channel instead of waiting. */
+  busy = false;
+  /** True once the shell is gone or was given up; the host opens a new one at the next command. */
+  broken = false;
+  private onStdout: (chunk: Buffer) => void = () => {};
+  private onStderr: (chunk: Buffer) => void = () => {};
+  private onEnd: () => void = () => {};
+
+  private constructor(
+    readonly client: Client,
+    private readonly channel: ClientChannel,
+  ) {
+    channel.on('data', (chunk: Buffer) => this.onStdout(chunk));
+    channel.stderr.on('data', (chunk: Buffer) => this.onStderr(chunk));
+    const end = (): void => {
+      this.broken = true;
+      this.onEnd();
+    };
+    // The shell's exit is enough: its `cat`s may still hold the channel open after it was killed.
+    channel.once('exit', end);
+    channel.once('close', end);
+    client.once('close', end);
+  }
+
+  /** Starts `sh` on an exec channel and waits until it made its FIFOs; rejects when it cannot. */
+  static async open(client: Client): Promise<ShellChannel> {
+    const channel = await new Promise<ClientChannel>((resolve, reject) =>
+      client.exec('exec sh -s', (error, opened) => (error ? reject(error) : resolve(opened))),
+    );
+    const shell = new ShellChannel(client, channel);
+    const ready = Buffer.from(`\u001eREADY${randomBytes(8).toString('hex')}\n`, 'latin1');
+    const readyOn = (): StreamUntil => new StreamUntil((tail) => tail.equals(ready), ready.length);
+    const out = readyOn();
+    const err = readyOn();
+    await new Promise<void>((resolve, reject) => {
+      const fail = (why: string): void => {
+        clearTimeout(timer);
+        shell.close();
+        reject(new Error(why));
+      };
+      const timer = setTimeout(() => fail('the shell did not get ready'), READY_TIMEOUT_MS);
+      // Output before the ready line (a login script's greeting) is dropped.
+      const check = (): void => {
+        if (!out.done || !err.done) return;
+        clearTimeout(timer);
+        shell.onStdout = shell.onStderr = shell.onEnd = () => {};
+        resolve();
+      };
+      shell.onStdout = (chunk) => (out.push(chunk), check());
+      shell.onStderr = (chunk) => (err.push(chunk), check());
+      shell.onEnd = () => fail(`the shell exited while setting up: ${err.bytes().toString('utf8').trim()}`);
+      const readyLine = `printf '${ready.toString('latin1').replace('\u001e', '\\036').replace('\n', '\\n')}'`;
+      // SHLVL as sshd leaves it, so a bash login shell reads ~/.bashrc for each command as it does under sshd.
+      channel.write(
+        'unset SHLVL; F=$(mktemp -d "${TMPDIR:-/tmp}/autotest-shell.XXXXXX") && mkfifo "$F/o" "$F/e" && ' +
+          `trap 'rm -rf "$F"' EXIT && ${readyLine} && ${readyLine} >&2 || exit 1\n`,
+      );
+    });
+    return shell;
+  }
+
+  /** Runs one wrapped command line (see `wrapCommand`); never throws for the command's own failure. */
+  run(line: string, options: ShellRunOptions): Promise<RawOutcome> {
+    if (this.busy || this.broken) throw new Error('the shell channel is busy or broken');
+    this.busy = true;
+    const nonce = randomBytes(16).toString('hex');
+    const stdoutTrailer = Buffer.from(`\u001e${nonce}\n`, 'latin1');
+    const stderrHead = Buffer.from(`\u001e${nonce}`, 'latin1');
+    const out = new StreamUntil((tail) => tail.equals(stdoutTrailer), stdoutTrailer.length);
+    // Trailer on stderr: marker, nonce, the status in three digits, newline.
+    const err = new StreamUntil(
+      (tail) => tail.subarray(0, stderrHead.length).equals(stderrHead) && tail[tail.length - 1] === 10,
+      stderrHead.length + 4,
+    );
+    return new Promise((resolve) => {
+      let head: Buffer = Buffer.alloc(0);
+      let headDone = false;
+      let pid: number | undefined;
+      let stopped: RawOutcome['stopped'];
+      let finished = false;
+      let graceTimer: NodeJS.Timeout | undefined;
+
+      const finish = (): void => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(timer);
+        clearTimeout(graceTimer);
+        options.signal?.removeEventListener('abort', onAbort);
+        this.onStdout = this.onStderr = this.onEnd = () => {};
+        const complete = out.done && err.done;
+        // A shell that did not bring the command to its trailers cannot be trusted with the next one.
+        if (!complete) this.close();
+        this.busy = false;
+        const stderr = err.bytes();
+        const status = complete
+          ? Number(err.trailer().subarray(stderrHead.length, -1).toString('latin1'))
+          : undefined;
+        resolve({
+          stdout: out.bytes().toString('utf8'),
+          stderr: (headDone ? stderr.subarray(head.length) : stderr).toString('utf8'),
+          exitStatus: status,
+          ...(stopped ? { stopped } : {}),
+        });
+      };
+      const readHead = (): void => {
+        // The wrapper's first stderr line carries the command's session id; it is cut from the output.
+        if (headDone) return;
+        const soFar = err.bytes();
+        const newline = soFar.indexOf(10);
+        if (newline < 0 && soFar.length < 64 && !err.done) return;
+        headDone = true;
+        const first = soFar.subarray(0, newline < 0 ? soFar.length : newline).toString('latin1');
+        if (first.startsWith(PID_MARKER)) {
+          pid = Number(first.slice(PID_MARKER.length));
+          head = soFar.subarray(0, newline + 1);
+        }
+        if (stopped) {
+          clearTimeout(graceTimer);
+          kill();
+        }
+      };
+      const kill = (): void => {
+        const target = pid !== undefined && Number.isInteger(pid) && pid > 1 ? pid : undefined;
+        (target === undefined ? Promise.resolve() : killSession(this.client, target))
+          .catch(() => {
+            // The connection may be gone too; the grace timer then gives the shell up.
+          })
+          .finally(() => {
+            if (!finished) graceTimer = setTimeout(finish, KILL_GRACE_MS);
+          });
+      };
+      const stop = (why: 'timeout' | 'abort'): void => {
+        if (stopped || finished) return;
+        stopped = why;
+        if (!headDone) graceTimer = setTimeout(kill, KILL_GRACE_MS);
+        else kill();
+      };
+      this.onStdout = (chunk) => {
+        out.push(chunk);
+        if (out.done && err.done) finish();
+      };
+      this.onStderr = (chunk) => {
+        err.push(chunk);
+        readHead();
+        if (out.done && err.done) finish();
+      };
+      this.onEnd = finish;
+      const timer = setTimeout(() => stop('timeout'), options.timeoutMs);
+      const onAbort = (): void => stop('abort');
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+
+      const trailers = `printf '\\036${nonce}\\n'; printf '\\036${nonce}%03d\\n' "$s" >&2`;
+      this.channel.write(
+        `cat <"$F/o" & cat <"$F/e" >&2 & setsid "\${SHELL:-/bin/sh}" -c ${shellQuote(line)} </dev/null >"$F/o" 2>"$F/e"; s=$?; wait; ${trailers}\n`,
+      );
+      if (options.signal?.aborted) stop('abort');
+    });
+  }
+
+  /** Ends the shell (it exits at the end of its input and removes its FIFOs). */
+  close(): void {
+    this.broken = true;
+    this.channel.end();
+    this.channel.close();
+  }
+}
