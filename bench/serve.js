@@ -40,10 +40,18 @@ async function writeServeArchive(site, file) {
 
 async function startRecallServe(core, { archive, caDir }) {
   const handle = startPinned(core, process.execPath, [
-    RECALL_BIN, 'serve', '--mode', 'replay', '--archive', archive, '--ca-dir', caDir,
+    RECALL_BIN,
+    'serve',
+    '--mode',
+    'replay',
+    '--archive',
+    archive,
+    '--ca-dir',
+    caDir,
   ]);
   await handle.waitFor(/^ready/m, 30_000);
-  const port = (name) => Number(new RegExp(`^${name}\\s+127\\.0\\.0\\.1:(\\d+)`, 'm').exec(handle.stdout())[1]);
+  const port = (name) =>
+    Number(new RegExp(`^${name}\\s+127\\.0\\.0\\.1:(\\d+)`, 'm').exec(handle.stdout())[1]);
   return { handle, ports: { http: port('http'), https: port('https') } };
 }
 
@@ -56,10 +64,24 @@ export async function runServe({ site, dir, config, log }) {
   const [hostName, hostPort] = site.host.split(':');
   const newHosts = Array.from({ length: HOSTS - 1 }, (_, i) => `h${i + 1}.bench.test`);
   const firstByte = async (port, secure, kind, extra = {}) => {
-    const args = { port, secure, kind, host: hostName, hostPort, path: site.paths[0], count: config.serve.count, ...extra };
-    const { code, stdout, stderr } = await runPinned(loadCore, process.execPath, [FIRST_BYTE, JSON.stringify(args)], {
-      timeoutMs: 60_000,
-    });
+    const args = {
+      port,
+      secure,
+      kind,
+      host: hostName,
+      hostPort,
+      path: site.paths[0],
+      count: config.serve.count,
+      ...extra,
+    };
+    const { code, stdout, stderr } = await runPinned(
+      loadCore,
+      process.execPath,
+      [FIRST_BYTE, JSON.stringify(args)],
+      {
+        timeoutMs: 60_000,
+      },
+    );
     if (code !== 0) throw new Error(`first-byte ${kind} on ${port} failed (${code}): ${stderr.slice(-400)}`);
     return JSON.parse(stdout);
   };
@@ -75,7 +97,10 @@ export async function runServe({ site, dir, config, log }) {
         logDir: join(dir, 'fixture-debug'),
       }),
   };
-  const nginx = { handle: site.nginx.handle, ports: { http: site.nginx.httpPort, https: site.nginx.httpsPort } };
+  const nginx = {
+    handle: site.nginx.handle,
+    ports: { http: site.nginx.httpPort, https: site.nginx.httpsPort },
+  };
   const samples = {};
   const add = (key, value) => (samples[key] ??= []).push(value);
 
@@ -129,12 +154,21 @@ export async function runServe({ site, dir, config, log }) {
         const bad = o.reduce((a, s) => a + s.errors + s.non2xx, 0);
         rows.push({
           what: `${label} ${scheme.toUpperCase()}, ${c} conn: req/s${bad ? ` (${bad} errors or non-2xx)` : ''}`,
-          ours: round(rps), peer: round(nrps), peerName: 'nginx', ratio: rps / nrps,
-          target: '≥ 0.9', met: rps / nrps >= 0.9 && bad === 0,
+          ours: round(rps),
+          peer: round(nrps),
+          peerName: 'nginx',
+          ratio: rps / nrps,
+          target: '≥ 0.9',
+          met: rps / nrps >= 0.9 && bad === 0,
         });
         rows.push({
           what: `${label} ${scheme.toUpperCase()}, ${c} conn: p99 ms`,
-          ours: round(p99), peer: round(np99), peerName: 'nginx', ratio: p99 / np99, target: '≤ 1.5', met: p99 / np99 <= 1.5,
+          ours: round(p99),
+          peer: round(np99),
+          peerName: 'nginx',
+          ratio: p99 / np99,
+          target: '≤ 1.5',
+          met: p99 / np99 <= 1.5,
         });
       }
     for (const [kind, what, target] of [
@@ -145,20 +179,30 @@ export async function runServe({ site, dir, config, log }) {
     ]) {
       const r = m(`${ours} ${kind}`) / m(`nginx ${kind}`);
       rows.push({
-        what: `${label}: ${what}`, ours: round(m(`${ours} ${kind}`)), peer: round(m(`nginx ${kind}`)), peerName: 'nginx',
-        ratio: r, ...(target ? { target: `≤ ${target}`, met: r <= target } : {}),
+        what: `${label}: ${what}`,
+        ours: round(m(`${ours} ${kind}`)),
+        peer: round(m(`nginx ${kind}`)),
+        peerName: 'nginx',
+        ratio: r,
+        ...(target ? { target: `≤ ${target}`, met: r <= target } : {}),
       });
     }
     rows.push({
       what: `${label}: RSS MB at rest (replay, ${entries}-entry archive)`,
-      ours: round(m(`${ours} rest`)), peer: round(m('nginx rest')), peerName: 'nginx', ratio: m(`${ours} rest`) / m('nginx rest'),
-      target: '< 60 MB', met: m(`${ours} rest`) < 60,
+      ours: round(m(`${ours} rest`)),
+      peer: round(m('nginx rest')),
+      peerName: 'nginx',
+      ratio: m(`${ours} rest`) / m('nginx rest'),
+      target: '< 60 MB',
+      met: m(`${ours} rest`) < 60,
     });
     rows.push({
       what: `${label}: RSS MB peak under the loads above / at rest after them`,
       ours: `${round(m(`${ours} peak`))} / ${round(m(`${ours} after`))}`,
-      peer: `${round(m('nginx peak'))} / ${round(m('nginx after'))}`, peerName: 'nginx',
-      ratio: m(`${ours} peak`) / m('nginx peak'), ratioLabel: 'peak',
+      peer: `${round(m('nginx peak'))} / ${round(m('nginx after'))}`,
+      peerName: 'nginx',
+      ratio: m(`${ours} peak`) / m('nginx peak'),
+      ratioLabel: 'peak',
     });
   }
   return { rows, raw: { samples, entries } };

@@ -54,7 +54,9 @@ async function againMs(name, count) {
     for (;;) {
       const head = buffer.indexOf('\r\n\r\n');
       if (head >= 0) {
-        const length = Number(/content-length:\s*(\d+)/i.exec(buffer.subarray(0, head).toString('latin1'))?.[1] ?? 0);
+        const length = Number(
+          /content-length:\s*(\d+)/i.exec(buffer.subarray(0, head).toString('latin1'))?.[1] ?? 0,
+        );
         if (buffer.length >= head + 4 + length) {
           buffer = buffer.subarray(head + 4 + length);
           return;
