@@ -39,18 +39,42 @@ export interface LevelFiles {
   close(): void;
 }
 
+type SonicBoom = ReturnType<typeof pino.destination>;
+
+/** Debug-level files hold a line per request or DNS answer: batched, so logging costs no system call per line. */
+const DEBUG_BATCH_BYTES = 8192;
+const DEBUG_FLUSH_MS = 500;
+const batched = new Set<SonicBoom>();
+let flushTimer: NodeJS.Timeout | undefined;
+// An uncaught exception or process.exit() still writes what is batched; only SIGKILL loses it (≤ 0.5 s of debug).
+const flushAllNow = (): void => {
+  for (const stream of batched) stream.flushSync();
+};
+
 /**
  * Opens `<dir>/<name>.DEBUG` … `<name>.ERROR` (and their `.txt` twins) for appending. Writes are synchronous so a
- * crash loses nothing.
+ * crash loses nothing; the DEBUG pair batches them (written at 8 KiB, every 0.5 s, on close and at exit).
  */
 export function openLevelFiles(dir: string, name: string): LevelFiles {
   mkdirSync(dir, { recursive: true });
   let closed = false;
+  const open = (dest: string, level: string): SonicBoom => {
+    const minLength = level === 'debug' ? DEBUG_BATCH_BYTES : 0;
+    const stream = pino.destination({ dest, sync: true, mkdir: true, append: true, minLength });
+    if (minLength > 0) batched.add(stream);
+    return stream;
+  };
   const files = LEVEL_FILES.map(([suffix, level]) => ({
     level,
-    file: pino.destination({ dest: join(dir, `${name}.${suffix}`), sync: true, mkdir: true, append: true }),
-    text: pino.destination({ dest: join(dir, `${name}.${suffix}.txt`), sync: true, mkdir: true, append: true }),
+    file: open(join(dir, `${name}.${suffix}`), level),
+    text: open(join(dir, `${name}.${suffix}.txt`), level),
   }));
+  if (batched.size > 0 && !flushTimer) {
+    process.on('exit', flushAllNow);
+    flushTimer = setInterval(() => {
+      for (const stream of batched) stream.flush();
+    }, DEBUG_FLUSH_MS).unref();
+  }
   return {
     // Loggers outlive the job now and then (a host connection that closes a moment later logs it):
     // what they write after close() is dropped instead of throwing at a destroyed file.
@@ -67,15 +91,30 @@ export function openLevelFiles(dir: string, name: string): LevelFiles {
     close() {
       closed = true;
       for (const { file, text } of files) {
+        // end() writes what is batched synchronously, then closes.
         file.end();
         text.end();
+        batched.delete(file);
+        batched.delete(text);
+      }
+      if (batched.size === 0 && flushTimer) {
+        clearInterval(flushTimer);
+        flushTimer = undefined;
+        process.off('exit', flushAllNow);
       }
     },
   };
 }
 
 /** A debug-level logger writing to the given streams (and, optionally, one more such as stderr). */
-export function createLogger(streams: StreamEntry[], bindings: Record<string, unknown> = {}, extra?: DestinationStream): Logger {
+export function createLogger(
+  streams: StreamEntry[],
+  bindings: Record<string, unknown> = {},
+  extra?: DestinationStream,
+): Logger {
   const all: StreamEntry[] = extra ? [...streams, { level: 'info', stream: extra }] : streams;
-  return pino({ level: 'debug', base: bindings, redact: REDACT_PATHS }, pino.multistream(all, { dedupe: false }));
+  return pino(
+    { level: 'debug', base: bindings, redact: REDACT_PATHS },
+    pino.multistream(all, { dedupe: false }),
+  );
 }
