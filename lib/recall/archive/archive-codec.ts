@@ -87,6 +87,10 @@ export function exchangeToHarEntry(exchange: RecordedExchange): HarEntry {
       ? { mimeType, params: [], text: request.body.toString('utf8') }
       : { mimeType, params: [], text: request.body.toString('base64'), _encoding: 'base64' };
   }
+  if (exchange.webSocketMessages) {
+    entry._resourceType = 'websocket';
+    entry._webSocketMessages = exchange.webSocketMessages;
+  }
   return entry;
 }
 
@@ -114,7 +118,7 @@ export function harEntryToExchange(entry: HarEntry): RecordedExchange {
     entry.response.content as LooseContent,
     fromHarHeaders(entry.response.headers),
   );
-  return {
+  const exchange: RecordedExchange = {
     startedDateTime: entry.startedDateTime,
     timeMs: entry.time,
     request: {
@@ -133,4 +137,6 @@ export function harEntryToExchange(entry: HarEntry): RecordedExchange {
       ...response,
     },
   };
+  if (entry._webSocketMessages) exchange.webSocketMessages = entry._webSocketMessages;
+  return exchange;
 }

@@ -38,6 +38,18 @@ export interface RecordedResponse {
   decoded?: Buffer;
 }
 
+/**
+ * One WebSocket message, in the form Chrome's HAR export gives it (`entry._webSocketMessages`): `send` went from
+ * the client to the server, `receive` the other way; `time` in seconds since the epoch (with fractions);
+ * `opcode` 1 (text, `data` the text) or 2 (binary, `data` base64).
+ */
+export interface HarWebSocketMessage {
+  type: 'send' | 'receive';
+  time: number;
+  opcode: number;
+  data: string;
+}
+
 /** One request and its complete response. */
 export interface RecordedExchange {
   /** When the request was sent upstream, ISO 8601 with milliseconds. */
@@ -46,6 +58,8 @@ export interface RecordedExchange {
   timeMs: number;
   request: RecordedRequest;
   response: RecordedResponse;
+  /** For a WebSocket handshake (status 101): the messages that went over the connection, in order. */
+  webSocketMessages?: HarWebSocketMessage[];
 }
 
 /** The `log._recall` extension: the recording's initial state and its DNS answers. */
@@ -58,7 +72,15 @@ export interface RecallLogExtension {
   randomSeed: number;
   /** DNS answers given during the recording, sorted by name then type. */
   dns: RecordedDnsAnswer[];
+  /**
+   * The application protocol (ALPN) each HTTPS host's real server chose during the recording, by SNI name
+   * (lower case). Playback speaks that protocol with the host's clients; hosts not named get `http/1.1`.
+   */
+  alpn?: Record<string, AlpnProtocol>;
 }
+
+/** The application protocols the HTTPS interceptor speaks. */
+export type AlpnProtocol = 'h2' | 'http/1.1';
 
 /**
  * Version of the `_recall` fields written by this code. Archives with a higher version are refused. 1: bodies under
@@ -131,6 +153,10 @@ export interface HarEntry {
   response: HarResponse;
   cache: Record<string, never>;
   timings: { send: number; wait: number; receive: number };
+  /** `websocket` for a WebSocket handshake (Chrome's export marks it so). */
+  _resourceType?: string;
+  /** The WebSocket connection's messages, as Chrome exports them. */
+  _webSocketMessages?: HarWebSocketMessage[];
 }
 
 export interface HarLog {

@@ -125,6 +125,10 @@ function checkRecall(c: Checker, value: unknown): RecallLogExtension {
     c.number(a.ttl, `${path}.ttl`);
     c.array(a.data, `${path}.data`).forEach((d, j) => c.string(d, `${path}.data[${j}]`));
   });
+  if (recall.alpn !== undefined) {
+    for (const [host, protocol] of Object.entries(c.object(recall.alpn, 'log._recall.alpn')))
+      if (protocol !== 'h2' && protocol !== 'http/1.1') c.fail(`log._recall.alpn.${host}`, protocol, '"h2" or "http/1.1"');
+  }
   return recall as unknown as RecallLogExtension;
 }
 
@@ -154,6 +158,20 @@ function bodiless(method: string, status: number): boolean {
   return (
     method === 'HEAD' || status < 200 || status === 204 || status === 304 || (status >= 300 && status < 400)
   );
+}
+
+/** Checks Chrome's `_webSocketMessages`: type send/receive, numeric time and opcode, data text (base64 for binary). */
+function checkWebSocketMessages(c: Checker, value: unknown, path: string): void {
+  c.array(value, `${path}._webSocketMessages`).forEach((item, i) => {
+    const at = `${path}._webSocketMessages[${i}]`;
+    const message = c.object(item, at);
+    if (message.type !== 'send' && message.type !== 'receive') c.fail(`${at}.type`, message.type, '"send" or "receive"');
+    c.number(message.time, `${at}.time`);
+    const opcode = c.number(message.opcode, `${at}.opcode`);
+    if (!Number.isInteger(opcode) || opcode < 0 || opcode > 15) c.fail(`${at}.opcode`, opcode, 'an integer from 0 to 15');
+    const data = c.string(message.data, `${at}.data`);
+    if (opcode === 2) c.base64(data, `${at}.data`);
+  });
 }
 
 /** Checks `log.entries[index]`; returns it, completed where HAR allows leaving fields out, or records a skip. */
@@ -201,6 +219,7 @@ function checkEntry(c: Checker, value: unknown, index: number, skips: EntrySkips
       if (post._encoding === 'base64') c.base64(text, `${path}.request.postData.text`);
     }
   }
+  if (entry._webSocketMessages !== undefined) checkWebSocketMessages(c, entry._webSocketMessages, path);
   // Checked above: the entry is HAR. What follows decides whether it can be played back.
   if (!splitUrl(url)) return skips.add('not-http', name);
   if (status === 0) return skips.add('status-0', name);

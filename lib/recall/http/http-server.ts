@@ -10,6 +10,8 @@ import type { HttpExchanger } from './http-exchanger.js';
 import { continueOrRefuse, createRequestHandler, type NameForAddress, type OriginalDestination } from './request-handler.js';
 import { ServerLifecycle, type ListenOptions } from '../server-lifecycle.js';
 import { applyHttpTimeouts, SourceGate, type ClientPolicy, type HttpTimeouts } from '../connection-limits.js';
+import type { WebSocketExchanger } from '../websocket/websocket-exchanger.js';
+import { createUpgradeHandler, webSocketFor } from '../websocket/upgrade-handler.js';
 
 export interface HTTPServerOptions extends ListenOptions, ClientPolicy, HttpTimeouts {
   exchanger: HttpExchanger;
@@ -21,6 +23,11 @@ export interface HTTPServerOptions extends ListenOptions, ClientPolicy, HttpTime
   originalDestination?: OriginalDestination;
   /** Largest request body accepted, in bytes. @default 67108864 */
   maxRequestBodyBytes?: number;
+  /**
+   * WebSocket upgrades: a `WebSocketRecorder` (record) or `WebSocketPlayer`. @default a `WebSocketPlayer` when
+   * `exchanger` is a `PlaybackHTTPClient`, else none (upgrades are then answered as plain requests)
+   */
+  webSocket?: WebSocketExchanger;
   logger?: Logger;
 }
 
@@ -57,6 +64,7 @@ export class HTTPServer {
   readonly #server: http.Server;
   readonly #lifecycle: ServerLifecycle;
   readonly #options: HTTPServerOptions;
+  readonly #webSocket: WebSocketExchanger | undefined;
 
   constructor(options: HTTPServerOptions) {
     this.#options = options;
@@ -78,6 +86,12 @@ export class HTTPServer {
     this.#server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) =>
       answerClientError(error, socket, logger),
     );
+    this.#webSocket = webSocketFor(options.exchanger, options.webSocket);
+    if (this.#webSocket) {
+      const { nameMap, originalDestination } = options;
+      const upgrade = { webSocket: this.#webSocket, scheme: 'http' as const, nameMap, originalDestination, handler, logger };
+      this.#server.on('upgrade', createUpgradeHandler(upgrade));
+    }
     applyHttpTimeouts(this.#server, options, logger);
     this.#lifecycle = new ServerLifecycle(this.#server);
     this.#lifecycle.trackRequests(this.#server);
@@ -98,6 +112,7 @@ export class HTTPServer {
    * Does not close the exchanger.
    */
   async close(): Promise<void> {
+    await this.#webSocket?.close();
     await this.#lifecycle.close(this.#options.drainTimeoutMs);
   }
 

@@ -72,7 +72,7 @@ function unmapped(ip: string | undefined): string | undefined {
 }
 
 /** Host the client meant: Host header, absolute-form target, SNI, then the address→name map. */
-function hostOf(
+export function hostOf(
   req: IncomingMessage,
   absoluteHost: string | undefined,
   nameMap: NameForAddress | undefined,
@@ -89,7 +89,7 @@ function hostOf(
  * True when the request names this server's own address and port: forwarding it would send it straight back here,
  * over and over (a client pointed at Recall directly instead of through a redirect).
  */
-function isSelf(host: string, scheme: 'http' | 'https', req: IncomingMessage): boolean {
+export function isSelf(host: string, scheme: 'http' | 'https', req: IncomingMessage): boolean {
   const target = splitHost(host, scheme === 'https' ? 443 : 80);
   const local = unmapped(req.socket.localAddress);
   if (!target || target.port !== req.socket.localPort || !local) return false;

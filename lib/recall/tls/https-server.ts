@@ -17,6 +17,8 @@ import { answerClientError } from '../http/http-server.js';
 import { continueOrRefuse, createRequestHandler, type NameForAddress, type OriginalDestination } from '../http/request-handler.js';
 import { ServerLifecycle, type ListenOptions } from '../server-lifecycle.js';
 import { applyHttpTimeouts, SourceGate, type ClientPolicy, type HttpTimeouts } from '../connection-limits.js';
+import type { WebSocketExchanger } from '../websocket/websocket-exchanger.js';
+import { createUpgradeHandler, webSocketFor } from '../websocket/upgrade-handler.js';
 
 /**
  * Gives the TLS context (leaf certificate and key) to present for a host name or an IP address.
@@ -40,6 +42,8 @@ export interface HTTPSServerOptions extends ListenOptions, ClientPolicy, HttpTim
   originalDestination?: OriginalDestination;
   /** Largest request body accepted, in bytes. @default 67108864 */
   maxRequestBodyBytes?: number;
+  /** WebSocket upgrades (wss://), as in `HTTPServerOptions.webSocket`. */
+  webSocket?: WebSocketExchanger;
   logger?: Logger;
 }
 
@@ -55,6 +59,7 @@ export class HTTPSServer {
   readonly #options: HTTPSServerOptions;
   readonly #logger: Logger;
   readonly #gate: SourceGate;
+  readonly #webSocket: WebSocketExchanger | undefined;
 
   constructor(options: HTTPSServerOptions) {
     this.#options = options;
@@ -74,6 +79,12 @@ export class HTTPSServer {
     this.#http = http.createServer({ keepAlive: true }, handler);
     this.#http.on('checkContinue', continueOrRefuse(options.maxRequestBodyBytes, handler));
     applyHttpTimeouts(this.#http, options, this.#logger);
+    this.#webSocket = webSocketFor(options.exchanger, options.webSocket);
+    if (this.#webSocket) {
+      const { nameMap, originalDestination } = options;
+      const upgrade = { webSocket: this.#webSocket, scheme: 'https' as const, nameMap, originalDestination, handler, logger: this.#logger };
+      this.#http.on('upgrade', createUpgradeHandler(upgrade));
+    }
     this.#http.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) =>
       answerClientError(error, socket, this.#logger),
     );
@@ -159,6 +170,7 @@ export class HTTPSServer {
    * Does not close the exchanger.
    */
   async close(): Promise<void> {
+    await this.#webSocket?.close();
     await this.#lifecycle.close(this.#options.drainTimeoutMs);
   }
 

@@ -1,0 +1,175 @@
+/**
+ * Record mode for WebSocket: the handshake goes to the real origin first (upstream-websocket.ts); only when it
+ * answers 101 is the client's upgrade accepted, with the subprotocol the origin chose. Messages are relayed both
+ * ways as they come and noted with their time; when either side closes, the other is closed with the same code and
+ * the handshake goes into the archive with its messages in HAR `_webSocketMessages`. An origin that refuses the
+ * upgrade has its answer passed on; one that cannot be reached is answered 502 (504 on timeout).
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import WebSocket, { WebSocketServer } from 'ws';
+import { silentLogger } from '../../logging.js';
+import { isAutotestError } from '../../errors.js';
+import type { Archive } from '../archive/archive.js';
+import type { HarWebSocketMessage, RecordedRequest } from '../archive/archive-types.js';
+import { urlOf } from '../archive/archive-codec.js';
+import { Scrubber, type ScrubOptions } from '../archive/scrub.js';
+import { RECALL_ERROR_CODES } from '../errors.js';
+import { pairsOf } from '../http/http-headers.js';
+import { answerPlain, extraHandshakeLines, type WebSocketExchanger } from './websocket-exchanger.js';
+import { harMessage } from './websocket-frames.js';
+import { connectUpstream, type UpstreamWebSocketOptions } from './upstream-websocket.js';
+
+export interface WebSocketRecorderOptions extends UpstreamWebSocketOptions, ScrubOptions {
+  /** Where finished connections go. Saving it is the caller's job. */
+  archive: Archive;
+  /** Most messages kept per connection; later ones are relayed but not recorded. @default 100000 */
+  maxMessages?: number;
+  logger?: Logger;
+}
+
+const MAX_PAYLOAD = 64 * 1024 * 1024;
+
+/** A close code that may be sent in a close frame (1005 and 1006 only describe what happened). */
+function sendable(code: number): number | undefined {
+  return code === 1000 ||
+    (code >= 1001 && code <= 1014 && code !== 1005 && code !== 1006) ||
+    (code >= 3000 && code <= 4999)
+    ? code
+    : undefined;
+}
+
+export class WebSocketRecorder implements WebSocketExchanger {
+  readonly archive: Archive;
+  readonly #options: WebSocketRecorderOptions;
+  readonly #logger: Logger;
+  readonly #scrubber: Scrubber;
+  readonly #open = new Set<WebSocket>();
+
+  constructor(options: WebSocketRecorderOptions) {
+    this.archive = options.archive;
+    this.#options = options;
+    this.#scrubber = new Scrubber(options);
+    this.#logger = (options.logger ?? silentLogger).child({ component: 'websocket-record' });
+  }
+
+  async open(request: RecordedRequest, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const started = new Date();
+    let upstream;
+    try {
+      upstream = await connectUpstream(request, this.#options);
+    } catch (error) {
+      const code = isAutotestError(error) ? error.code : RECALL_ERROR_CODES.UPSTREAM_CONNECT;
+      this.#logger.warn({ err: error, url: urlOf(request) }, 'WebSocket upstream failed');
+      const status = code === RECALL_ERROR_CODES.UPSTREAM_TIMEOUT ? 504 : 502;
+      const text = `Recall: ${(error as Error).message}\n`;
+      return answerPlain(
+        socket,
+        status,
+        status === 504 ? 'Gateway Timeout' : 'Bad Gateway',
+        [
+          ['Content-Type', 'text/plain; charset=utf-8'],
+          ['x-recall-error', code],
+        ],
+        Buffer.from(text),
+      );
+    }
+    if (!('socket' in upstream)) {
+      const { response } = upstream;
+      const chunks: Buffer[] = [];
+      for await (const chunk of response as AsyncIterable<Buffer>) chunks.push(chunk);
+      return answerPlain(
+        socket,
+        response.statusCode ?? 502,
+        response.statusMessage ?? '',
+        pairsOf(response.rawHeaders),
+        Buffer.concat(chunks),
+      );
+    }
+    const { socket: origin, response } = upstream;
+    const chosen = origin.protocol;
+    const extra = extraHandshakeLines(pairsOf(response.rawHeaders));
+    // The origin already chose the subprotocol: the client gets that one.
+    const server = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      maxPayload: MAX_PAYLOAD,
+      handleProtocols: () => chosen || false,
+    });
+    server.on('headers', (lines) => lines.push(...extra));
+    server.handleUpgrade(req, socket, head, (client) =>
+      this.#relay(request, response, client, origin, started),
+    );
+  }
+
+  #relay(
+    request: RecordedRequest,
+    response: IncomingMessage,
+    client: WebSocket,
+    origin: WebSocket,
+    started: Date,
+  ): void {
+    const messages: HarWebSocketMessage[] = [];
+    const max = this.#options.maxMessages ?? 100_000;
+    this.#open.add(client).add(origin);
+    client.on('message', (data, isBinary) => {
+      if (messages.length < max) messages.push(harMessage('send', data, isBinary));
+      if (origin.readyState === WebSocket.OPEN) origin.send(data, { binary: isBinary });
+    });
+    origin.on('message', (data, isBinary) => {
+      if (messages.length < max) messages.push(harMessage('receive', data, isBinary));
+      if (client.readyState === WebSocket.OPEN) client.send(data, { binary: isBinary });
+    });
+    let recorded = false;
+    const finish = (): void => {
+      if (recorded) return;
+      recorded = true;
+      this.#record(request, response, messages, started);
+    };
+    const closeOther = (other: WebSocket) => (code: number, reason: Buffer) => {
+      if (other.readyState === WebSocket.OPEN)
+        other.close(sendable(code), sendable(code) ? reason : undefined);
+      else if (other.readyState === WebSocket.CONNECTING) other.terminate();
+      finish();
+    };
+    client.on('close', closeOther(origin));
+    origin.on('close', closeOther(client));
+    client.on('close', () => this.#open.delete(client));
+    origin.on('close', () => this.#open.delete(origin));
+    client.on('error', (error) => this.#logger.debug({ err: error }, 'WebSocket client failed'));
+    origin.on('error', (error) => this.#logger.debug({ err: error }, 'WebSocket origin failed'));
+    origin.resume();
+  }
+
+  #record(
+    request: RecordedRequest,
+    response: IncomingMessage,
+    messages: HarWebSocketMessage[],
+    started: Date,
+  ): void {
+    const stored = this.#scrubber.forRecord({
+      startedDateTime: started.toISOString(),
+      timeMs: Date.now() - started.getTime(),
+      request,
+      response: {
+        status: 101,
+        statusText: response.statusMessage || 'Switching Protocols',
+        httpVersion: response.httpVersion,
+        headers: pairsOf(response.rawHeaders),
+        body: Buffer.alloc(0),
+      },
+    });
+    if (!stored) return;
+    const url = urlOf(request);
+    this.archive.add({ ...stored, webSocketMessages: messages }).then(
+      () => this.#logger.info({ url, messages: messages.length }, 'RECORD WebSocket'),
+      (error: unknown) => this.#logger.error({ err: error, url }, 'WebSocket recording not stored'),
+    );
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.#open) socket.terminate();
+    this.#open.clear();
+  }
+}
