@@ -63,7 +63,7 @@ describe('results server web view', () => {
     jobs.running = await submit('dummy_Pass', 'alice', ['board=kevin']);
     jobs.queued = await submit('dummy_Fail', 'carol', ['board=kevin']);
     const leases = new DeviceLeases(client.redis);
-    const leased = await leases.acquire(
+    const { devices: leased } = await leases.acquire(
       jobs.running.id,
       rankOf(50, Date.parse(jobs.running.submittedAt)),
       wantOf(jobs.running, await client.hosts.inventory()),
