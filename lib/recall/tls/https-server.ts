@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { silentLogger } from '../../logging.js';
 import type { HttpExchanger } from '../http/http-exchanger.js';
 import { answerClientError } from '../http/http-server.js';
+import { prewarmCertificates } from './prewarm-certificates.js';
 import { continueOrRefuse, createRequestHandler, type NameForAddress, type OriginalDestination } from '../http/request-handler.js';
 import { ServerLifecycle, type ListenOptions } from '../server-lifecycle.js';
 import { applyHttpTimeouts, SourceGate, type ClientPolicy, type HttpTimeouts } from '../connection-limits.js';
@@ -157,6 +158,7 @@ export class HTTPSServer {
 
   /** Starts listening on the options' host and port (default 127.0.0.1:0). */
   async listen(): Promise<AddressInfo> {
+    await prewarmCertificates(this.#options.certificates, this.#options.exchanger, this.#logger); // issue 18
     return this.#lifecycle.listen(this.#options, 'HTTPSServer');
   }
 

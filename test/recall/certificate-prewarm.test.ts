@@ -1,0 +1,85 @@
+// Playback knows every HTTPS host of its archive before the first client: HTTPSServer.listen() makes their TLS
+// contexts then, so no client's first handshake waits for a mint (issue 18).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import { Archive, CertificateAuthority, HTTPSServer, PlaybackHTTPClient } from '../../lib/recall/index.js';
+
+const exchange = (scheme: 'http' | 'https', host: string) => ({
+  startedDateTime: new Date().toISOString(),
+  timeMs: 1,
+  request: {
+    method: 'GET',
+    scheme,
+    host,
+    target: '/',
+    httpVersion: '1.1',
+    headers: [['Host', host]] as [string, string][],
+    body: Buffer.alloc(0),
+  },
+  response: {
+    status: 200,
+    statusText: 'OK',
+    httpVersion: '1.1',
+    headers: [['Content-Length', '2']] as [string, string][],
+    body: Buffer.from('ok'),
+  },
+});
+
+describe('certificates made before the first client in playback', () => {
+  let dir: string;
+  let ca: CertificateAuthority;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'recall-prewarm-'));
+    ca = await CertificateAuthority.open('/O=Recall Prewarm Test', { dir });
+  });
+  afterAll(async () => {
+    await ca.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('asks for the context of each HTTPS archive host once at listen, and serves it without another mint', async () => {
+    const archive = Archive.create();
+    for (const [scheme, host] of [
+      ['https', 'a.test'],
+      ['https', 'B.test:8443'],
+      ['https', 'a.test'],
+      ['http', 'plain.test'],
+    ] as const)
+      await archive.add(exchange(scheme, host));
+    const asked: string[] = [];
+    const source = {
+      rootCertificatePem: ca.rootCertificatePem,
+      secureContextFor: (name: string) => {
+        asked.push(name);
+        return ca.secureContextFor(name);
+      },
+    };
+    const server = new HTTPSServer({
+      exchanger: new PlaybackHTTPClient(archive),
+      certificates: source,
+      port: 0,
+    });
+    const { port } = await server.listen();
+    try {
+      expect(asked.sort()).toEqual(['a.test', 'b.test']);
+      const context = await ca.secureContextFor('b.test');
+      expect(await ca.secureContextFor('b.test')).toBe(context); // made once, cached
+      const subject = await new Promise<string>((resolve, reject) => {
+        const socket = tls.connect(
+          { host: '127.0.0.1', port, servername: 'b.test', ca: ca.rootCertificatePem },
+          () => {
+            resolve(socket.getPeerCertificate().subject.CN);
+            socket.destroy();
+          },
+        );
+        socket.on('error', reject);
+      });
+      expect(subject).toBe('b.test');
+    } finally {
+      await server.close();
+    }
+  });
+});
