@@ -89,7 +89,9 @@ export class SSHHost {
     const shell = options.stdin === undefined ? await this.idleShell() : undefined;
     let client: Client;
     let outcome: RawOutcome;
+    let usedShell: ShellChannel | undefined;
     if (shell && !shell.busy && !shell.broken) {
+      usedShell = shell;
       client = shell.client;
       outcome = await shell.run(line, timing);
     } else {
@@ -105,6 +107,12 @@ export class SSHHost {
     if (outcome.stopped === 'timeout') {
       this.logger.warn({ command, timeoutSec }, 'command timed out; killed its process group');
       throw new HostTimeoutError(this.hostname, command, timeoutSec, outcome);
+    }
+    if (outcome.exitStatus === undefined && usedShell?.connectionAlive) {
+      throw new HostUnreachableError(
+        this.hostname,
+        `the persistent shell ended while running \`${command}\`; the next call opens a new one`,
+      );
     }
     if (outcome.exitStatus === undefined) {
       this.connection.drop(client);

@@ -182,11 +182,14 @@ describe.skipIf(!isRoot)('SSHHost with a persistent shell', () => {
 
   it('reopens the shell after it was killed, reporting the command it ran as unreachable', async () => {
     const first = await shellPid();
+    const connects = host.connectCount;
     const error = await host.run('kill -9 $PPID; sleep 30', { timeout: 60 }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'ERR_HOST_UNREACHABLE' });
     const second = await shellPid();
     expect(second).not.toBe(first);
     expect(await cmdline(second)).toBe('sh -s');
+    // Only the shell ended: the connection stayed.
+    expect(host.connectCount).toBe(connects);
   });
 
   it('reconnects after the connection dropped', async () => {
