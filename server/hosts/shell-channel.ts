@@ -20,8 +20,11 @@ import { randomBytes } from 'node:crypto';
 import type { Client, ClientChannel } from 'ssh2';
 import { killSession, PID_MARKER, shellQuote, type RawOutcome } from './remote-command.js';
 
-/** Milliseconds to wait for the trailers after a kill; past that the shell is given up (something kept the FIFO). */
-const KILL_GRACE_MS = 10_000;
+/**
+ * Milliseconds to wait for the trailers after the command's session was killed: killed processes close the FIFOs at
+ * once, so a longer wait means a process that left the session holds them; the shell is then given up.
+ */
+const KILL_GRACE_MS = 2000;
 /** Milliseconds the shell has to set itself up. */
 const READY_TIMEOUT_MS = 15_000;
 

@@ -20,6 +20,16 @@ async function deviceProcesses(namespace: string, marker: string): Promise<numbe
   return found;
 }
 
+/** Processes on the machine whose session id is `sid`. */
+async function sessionMembers(namespace: string, sid: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const pid of await namespacePids(namespace)) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    if (stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3] === sid) found.push(pid);
+  }
+  return found;
+}
+
 async function poll(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -188,8 +198,25 @@ describe.skipIf(!isRoot)('SSHHost with a persistent shell', () => {
     const second = await shellPid();
     expect(second).not.toBe(first);
     expect(await cmdline(second)).toBe('sh -s');
-    // Only the shell ended: the connection stayed.
+    // Only the shell ended: the connection stayed, and the old shell's readers were killed with its session.
     expect(host.connectCount).toBe(connects);
+    expect(await poll(async () => (await sessionMembers(device.namespace, first)).length === 0)).toBe(true);
+  });
+
+  it('gives the shell up when a process that left the session keeps the output open after a timeout', async () => {
+    const first = await shellPid();
+    const marker = `sleep 6${Math.floor(Math.random() * 1e6)}`;
+    const error = await host
+      .run(`setsid ${marker} & echo started; sleep 60`, { timeout: 1 })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ERR_HOST_TIMEOUT', stdout: 'started\n' });
+    await expect(host.run('echo next')).resolves.toMatchObject({ stdout: 'next\n' });
+    expect(await shellPid()).not.toBe(first);
+    expect(await poll(async () => (await sessionMembers(device.namespace, first)).length === 0)).toBe(true);
+    // As on an exec channel, the process that left the session on purpose survives.
+    const survivors = await deviceProcesses(device.namespace, marker);
+    expect(survivors).toHaveLength(1);
+    process.kill(survivors[0]!, 'SIGKILL');
   });
 
   it('reconnects after the connection dropped', async () => {
