@@ -11,8 +11,17 @@ export interface WsOrigin {
   close(): Promise<void>;
 }
 
-export async function startWsOrigin(tlsOptions?: { key: string; cert: string }): Promise<WsOrigin> {
-  const server = tlsOptions ? https.createServer(tlsOptions) : http.createServer();
+/** A `ws` origin; with `page`, plain requests for `/` get that HTML (others 404). */
+export async function startWsOrigin(
+  tlsOptions?: { key: string; cert: string },
+  page?: string,
+): Promise<WsOrigin> {
+  const serve: http.RequestListener = (req, res) => {
+    const found = page !== undefined && req.url === '/';
+    res.writeHead(found ? 200 : 404, { 'content-type': found ? 'text/html; charset=utf-8' : 'text/plain' });
+    res.end(found ? page : 'not here');
+  };
+  const server = tlsOptions ? https.createServer(tlsOptions, serve) : http.createServer(serve);
   const wss = new WebSocketServer({
     server,
     handleProtocols: (offered) => (offered.has('tick.v1') ? 'tick.v1' : false),

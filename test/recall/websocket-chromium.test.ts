@@ -1,0 +1,149 @@
+// Headless Chromium runs a page that talks WebSocket (wss://, a subprotocol, text, binary and a JSON subscription
+// carrying a fresh random id): recorded through Recall's HTTPS server from a real `ws` origin, then played back
+// with the origin stopped. The page shows the same frames both times; the JSON frame matches by ignoring `id`.
+// Loopback: the host maps to Recall with --host-resolver-rules, and Recall's leaf key is trusted by its SPKI hash.
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  Archive,
+  ArchivingHTTPClient,
+  CertificateAuthority,
+  HTTPClient,
+  HTTPSServer,
+  isWebSocketExchange,
+  PlaybackHTTPClient,
+  WebSocketPlayer,
+  WebSocketRecorder,
+  type HttpExchanger,
+  type WebSocketExchanger,
+} from '../../lib/recall/index.js';
+import { createTestCa, loopbackLookup, type TestCa } from './http-fixtures.js';
+import { startWsOrigin, until, type WsOrigin } from './websocket-fixtures.js';
+
+const PAGE = `<!doctype html><html><body><ul id="log"></ul><p id="state">waiting</p><script>
+const log = (text) => { const li = document.createElement('li'); li.textContent = text; document.getElementById('log').appendChild(li); };
+const ws = new WebSocket('wss://' + location.host + '/feed', ['tick.v1']);
+ws.binaryType = 'arraybuffer';
+let count = 0;
+ws.onmessage = (event) => {
+  count++;
+  const text = typeof event.data === 'string' ? event.data : 'bytes:' + Array.from(new Uint8Array(event.data)).join(',');
+  log(text);
+  if (event.data === 'welcome') ws.send('hi');
+  else if (event.data === 'echo:hi') ws.send(new Uint8Array([1, 2, 3, 250]));
+  else if (typeof event.data !== 'string') ws.send(JSON.stringify({ op: 'sub', id: Math.random().toString(36).slice(2) }));
+  if (count === 7) { document.getElementById('state').textContent = 'done ' + ws.protocol; ws.close(1000); }
+};
+ws.onerror = () => { document.getElementById('state').textContent = 'error'; };
+</script></body></html>`;
+
+/** base64 SHA-256 of the server's public key, as --ignore-certificate-errors-spki-list takes it. */
+async function spkiHash(port: number, servername: string): Promise<string> {
+  const socket = tls.connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false });
+  try {
+    await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+    const der = socket.getPeerX509Certificate()!.publicKey.export({ type: 'spki', format: 'der' });
+    return createHash('sha256').update(der).digest('base64');
+  } finally {
+    socket.destroy();
+  }
+}
+
+describe('Chromium WebSocket page recorded and played back', () => {
+  let dir: string;
+  let labCa: TestCa;
+  let ca: CertificateAuthority;
+  let origin: WsOrigin;
+  let browser: Browser | undefined;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'recall-ws-chromium-'));
+    labCa = createTestCa('Lab Public CA');
+    ca = await CertificateAuthority.open('/O=Recall WS Chromium', { dir: join(dir, 'ca') });
+    origin = await startWsOrigin(labCa.issue('ticker.test'), PAGE);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await origin.close();
+    await ca.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Loads the page through an HTTPS interceptor and returns what it shows once its conversation is over. */
+  async function showPage(
+    exchanger: HttpExchanger,
+    webSocket: WebSocketExchanger,
+  ): Promise<{ state: string; log: string[] }> {
+    await using https = new HTTPSServer({ exchanger, certificates: ca, webSocket });
+    const { port } = await https.listen();
+    await browser?.close();
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        `--host-resolver-rules=MAP ticker.test:${origin.port} 127.0.0.1:${port}`,
+        `--ignore-certificate-errors-spki-list=${await spkiHash(port, 'ticker.test')}`,
+      ],
+    });
+    const page = await browser.newPage();
+    await page.goto(`https://ticker.test:${origin.port}/`, { waitUntil: 'load' });
+    await page
+      .waitForFunction("document.getElementById('state').textContent !== 'waiting'", undefined, {
+        timeout: 60_000,
+      })
+      .catch(() => undefined);
+    const seen = (await page.evaluate(`(() => ({
+      state: document.getElementById('state').textContent,
+      log: [...document.querySelectorAll('#log li')].map((li) => li.textContent),
+    }))()`)) as { state: string; log: string[] };
+    await browser.close();
+    browser = undefined;
+    return seen;
+  }
+
+  it('shows the same frames played back as recorded, with the origin stopped', async () => {
+    const archive = Archive.create();
+    const upstream = { lookup: loopbackLookup, allowLocalUpstreams: true, extraCAs: [labCa.pem] };
+    const recorder = new ArchivingHTTPClient(new HTTPClient(upstream), { archive });
+    const recorded = await showPage(recorder, new WebSocketRecorder({ archive, ...upstream }));
+    const expected = {
+      state: 'done tick.v1',
+      log: [
+        'welcome',
+        'echo:hi',
+        'bytes:250,3,2,1',
+        '{"ok":true,"op":"sub"}',
+        '{"tick":1}',
+        '{"tick":2}',
+        '{"tick":3}',
+      ],
+    };
+    expect(recorded).toEqual(expected);
+    const file = join(dir, 'chromium-ws.har');
+    await until(() => archive.exchanges.some(isWebSocketExchange)); // the close handshake ends the recording
+    await archive.save(file);
+    await origin.close();
+
+    const loaded = await Archive.load(file);
+    const playback = new PlaybackHTTPClient(loaded);
+    const player = new WebSocketPlayer(loaded, { ignoreJsonPaths: ['id'], misses: playback });
+    const played = await showPage(playback, player);
+    expect(played).toEqual(expected);
+    expect(player.connections).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // a mismatch is noted when the connection closes
+    expect(player.mismatches()).toEqual([]);
+  }, 120_000);
+});
