@@ -112,6 +112,8 @@ export async function runRecordingOverhead({ site, dir, config, log }) {
       peer: round(mitmRps),
       peerName: 'mitmdump -w',
       ratio: rr.rps / mitmRps,
+      target: '≥ 5',
+      met: rr.rps / mitmRps >= 5,
     });
     rows.push({
       what: `Recording, ${c} conn: p50 / p99 ms`,

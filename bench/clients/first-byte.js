@@ -2,6 +2,7 @@
 // Time to the first response byte as a plain client sees it: Node's tls/net with no socket options of its own
 // (Nagle on, no keep-alive tuning). Three kinds, one JSON line of milliseconds on stdout:
 //   hosts: a fresh connection per host name in `hosts` (SNI and Host), each name contacted for the first time
+//          (after one connection to `host`, so the server's own cold start is not counted)
 //   new:   `count` fresh connections to one name
 //   again: one kept-alive connection, `count` requests one after another (time from write to first byte)
 // Usage: node first-byte.js '{"port":1,"secure":true,"kind":"new","host":"bench.test","hostPort":80,"path":"/","count":100}'
@@ -79,6 +80,7 @@ async function againMs(name, count) {
 
 let times;
 if (o.kind === 'hosts') {
+  await freshMs(o.host); // outside the sample: the server's first connection at all (JIT, lazy loading)
   times = [];
   for (const name of o.hosts) times.push(await freshMs(name));
 } else if (o.kind === 'new') {
