@@ -2,27 +2,14 @@
 // br, gzip and deflate, HTTP/2 pseudo-headers, a blocked request) played back by Recall's HTTPS server to real
 // headless Chromium: the page renders, its stylesheet, image and script load, and the script's POST is answered.
 // Loopback: host names map to 127.0.0.1 with --host-resolver-rules, and the leaf key is trusted by its SPKI hash.
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import tls from 'node:tls';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Archive, CertificateAuthority, HTTPSServer, PlaybackHTTPClient } from '../../lib/recall/index.js';
 import { archiveBytes } from '../fixtures/archives/foreign-hars.js';
-
-/** base64 SHA-256 of the server's public key, as --ignore-certificate-errors-spki-list takes it. */
-async function spkiHash(port: number, servername: string): Promise<string> {
-  const socket = tls.connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false });
-  try {
-    await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
-    const der = socket.getPeerX509Certificate()!.publicKey.export({ type: 'spki', format: 'der' });
-    return createHash('sha256').update(der).digest('base64');
-  } finally {
-    socket.destroy();
-  }
-}
+import { launchChromium, spkiHash } from '../helpers/chromium.js';
 
 describe('a Chrome HAR played back to Chromium', () => {
   let dir: string;
@@ -46,21 +33,10 @@ describe('a Chrome HAR played back to Chromium', () => {
     const playback = new PlaybackHTTPClient(await Archive.load(file));
     await using https = new HTTPSServer({ exchanger: playback, certificates: ca });
     const { port } = await https.listen();
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        `--host-resolver-rules=MAP www.shop.test:443 127.0.0.1:${port}`,
-        `--ignore-certificate-errors-spki-list=${await spkiHash(port, 'www.shop.test')}`,
-      ],
-    });
+    browser = await launchChromium([
+      `--host-resolver-rules=MAP www.shop.test:443 127.0.0.1:${port}`,
+      `--ignore-certificate-errors-spki-list=${await spkiHash(port, 'www.shop.test')}`,
+    ]);
     const page = await browser.newPage();
     const encodings: Record<string, string | undefined> = {};
     page.on('response', (response) => {

@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labInventory } from '../../server/lab/lab-inventory.js';
 import { startRedisServer, type RedisServerHandle } from '../../server/scheduler/embedded-redis.js';
@@ -18,16 +19,6 @@ import { useLab } from '../helpers/lab.js';
 import { isRoot } from '../helpers/root.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const FINAL = new Set(['GOOD', 'FAIL', 'ERROR', 'ABORT', 'CANCELLED']);
 
 /** A command of ours in a namespace, its output kept; resolves once `ready` appears in it. */
@@ -139,7 +130,7 @@ describe.skipIf(!isRoot)('drones on two lab servers and one results server', () 
       if (jobs.every((job) => FINAL.has(job.status)) || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   }, 300_000);
 
   afterAll(async () => {

@@ -7,7 +7,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadResults } from '../../server/results-server/results-uploader.js';
 import { DeviceLeases, rankOf } from '../../server/scheduler/device-leases.js';
@@ -18,16 +19,6 @@ import { submitJobs, wantOf } from '../../server/scheduler/submit.js';
 import type { JobRecord } from '../../server/scheduler/records.js';
 import { repoRoot, startCli } from '../helpers/cli.js';
 
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const OUTPUT = join(repoRoot, 'results', 'test-output', 'results-server');
 const INVENTORY = `
 drones: [server1, server2]
@@ -139,7 +130,7 @@ describe('results server web view', () => {
       spoolDir: join(work, 'spool'),
     });
 
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     page = await browser.newPage();
   }, 120_000);
 
