@@ -118,7 +118,7 @@ describe('WebSocket record and playback', () => {
     await archive.save(archiveFile);
 
     const har = JSON.parse(await readFile(archiveFile, 'utf8')) as HarFile;
-    const entry = har.log.entries.find((e) => e.request.url === `http://echo.test:${plain.port}/feed?x=1`)!;
+    const entry = har.log.entries.find((e) => e.request.url === `ws://echo.test:${plain.port}/feed?x=1`)!;
     expect(entry.response.status).toBe(101);
     expect(entry._resourceType).toBe('websocket');
     const messages = entry._webSocketMessages!;
@@ -139,7 +139,7 @@ describe('WebSocket record and playback', () => {
     // Seconds since the epoch, as Chrome writes them.
     expect(Math.abs(messages[0]!.time - Date.now() / 1000)).toBeLessThan(120);
     expect(entry.response.headers.some((h) => h.name === 'X-Origin')).toBe(true);
-    expect(har.log.entries.some((e) => e.request.url === `https://live.test:${secure.port}/feed`)).toBe(true);
+    expect(har.log.entries.some((e) => e.request.url === `wss://live.test:${secure.port}/feed`)).toBe(true);
   });
 
   it('plays both back with the origins stopped: same frames, fresh Sec-WebSocket-Accept, recorded subprotocol and headers', async () => {
@@ -291,6 +291,77 @@ describe('WebSocket record and playback', () => {
     } finally {
       await origin.close();
     }
+  });
+
+  it('plays back a WebSocket entry as Chrome exports it (wss:// URL, messages with float seconds)', async () => {
+    const started = 1_700_000_000.25;
+    const chromeHar = {
+      log: {
+        version: '1.2',
+        creator: { name: 'WebInspector', version: '537.36' },
+        pages: [],
+        entries: [
+          {
+            startedDateTime: new Date(started * 1000).toISOString(),
+            time: 12,
+            request: {
+              method: 'GET',
+              url: 'wss://chat.test/socket',
+              httpVersion: 'HTTP/1.1',
+              headers: [
+                { name: 'Host', value: 'chat.test' },
+                { name: 'Sec-WebSocket-Key', value: 'dGhlIHNhbXBsZSBub25jZQ==' },
+                { name: 'Sec-WebSocket-Version', value: '13' },
+              ],
+              queryString: [],
+              cookies: [],
+              headersSize: -1,
+              bodySize: 0,
+            },
+            response: {
+              status: 101,
+              statusText: 'Switching Protocols',
+              httpVersion: 'HTTP/1.1',
+              headers: [{ name: 'Sec-WebSocket-Accept', value: 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=' }],
+              cookies: [],
+              content: { size: 0, mimeType: 'x-unknown' },
+              redirectURL: '',
+              headersSize: -1,
+              bodySize: 0,
+              _transferSize: 0,
+            },
+            cache: {},
+            timings: { blocked: -1, dns: -1, connect: -1, send: 0, wait: 12, receive: 0, ssl: -1 },
+            _resourceType: 'websocket',
+            _webSocketMessages: [
+              { type: 'send', time: started + 0.1, opcode: 1, data: 'ping' },
+              { type: 'receive', time: started + 0.15, opcode: 1, data: 'pong' },
+              { type: 'receive', time: started + 0.2, opcode: 2, data: Buffer.from('AB').toString('base64') },
+            ],
+          },
+        ],
+      },
+    };
+    const file = join(dir, 'chrome-ws.har');
+    await writeFile(file, JSON.stringify(chromeHar));
+    const archive = await Archive.load(file);
+    expect(archive.exchanges).toHaveLength(1);
+    await using https = new HTTPSServer({ exchanger: new PlaybackHTTPClient(archive), certificates: ca });
+    const { port } = await https.listen();
+    const client = await connectThroughRecall({
+      url: 'wss://chat.test/socket',
+      recallPort: port,
+      ca: ca.rootCertificatePem,
+    });
+    client.socket.send('ping');
+    await until(() => client.received.length === 2);
+    expect(client.received).toEqual(['pong', Buffer.from('AB')]);
+    await closeClient(client.socket);
+    // Saved again, the entry keeps Chrome's form.
+    await archive.save(join(dir, 'chrome-ws-again.har'));
+    const again = JSON.parse(await readFile(join(dir, 'chrome-ws-again.har'), 'utf8')) as HarFile;
+    expect(again.log.entries[0]!.request.url).toBe('wss://chat.test/socket');
+    expect(again.log.entries[0]!._webSocketMessages).toEqual(chromeHar.log.entries[0]!._webSocketMessages);
   });
 
   it('validates _webSocketMessages when loading an archive, naming the bad value', async () => {

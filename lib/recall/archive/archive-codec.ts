@@ -41,15 +41,19 @@ export function urlOf(request: { scheme: string; host: string; target: string })
   return `${request.scheme}://${request.host}${request.target}`;
 }
 
-const URL_PATTERN = /^(https?):\/\/([^/?#]*)([/?][^]*)?$/;
+const URL_PATTERN = /^(https?|wss?):\/\/([^/?#]*)([/?][^]*)?$/;
 
-/** Splits an archive URL back into scheme, host and target; undefined when it is not `http(s)://host/...`. */
+/**
+ * Splits an archive URL back into scheme, host and target; undefined when it is not `http(s)://host/...`. A
+ * WebSocket URL (`ws://`, `wss://`, as Chrome names its WebSocket entries) gives the scheme its handshake used.
+ */
 export function splitUrl(
   url: string,
 ): { scheme: 'http' | 'https'; host: string; target: string } | undefined {
   const match = URL_PATTERN.exec(url);
   if (!match) return undefined;
-  return { scheme: match[1] as 'http' | 'https', host: match[2] ?? '', target: match[3] ?? '/' };
+  const scheme = match[1] === 'ws' ? 'http' : match[1] === 'wss' ? 'https' : (match[1] as 'http' | 'https');
+  return { scheme, host: match[2] ?? '', target: match[3] ?? '/' };
 }
 
 export function exchangeToHarEntry(exchange: RecordedExchange): HarEntry {
@@ -59,7 +63,8 @@ export function exchangeToHarEntry(exchange: RecordedExchange): HarEntry {
     time: exchange.timeMs,
     request: {
       method: request.method,
-      url: urlOf(request),
+      // A WebSocket entry is named by its ws:// or wss:// URL, as Chrome's export has it.
+      url: exchange.webSocketMessages ? urlOf(request).replace(/^http/, 'ws') : urlOf(request),
       httpVersion: `HTTP/${request.httpVersion}`,
       cookies: requestCookies(request.headers),
       headers: toHarHeaders(request.headers),

@@ -221,7 +221,8 @@ function checkEntry(c: Checker, value: unknown, index: number, skips: EntrySkips
   }
   if (entry._webSocketMessages !== undefined) checkWebSocketMessages(c, entry._webSocketMessages, path);
   // Checked above: the entry is HAR. What follows decides whether it can be played back.
-  if (!splitUrl(url)) return skips.add('not-http', name);
+  // A ws:// entry replays only with its messages (Chrome's `_webSocketMessages`).
+  if (!splitUrl(url) || (/^wss?:/.test(url) && entry._webSocketMessages === undefined)) return skips.add('not-http', name);
   if (status === 0) return skips.add('status-0', name);
   if (request.postData !== undefined) {
     const post = request.postData as Json;
