@@ -53,3 +53,6 @@ export { FrameMatcher, type FrameMatchRules } from './websocket/frame-matcher.js
 export { HandshakeMatcher, VOLATILE_HANDSHAKE_HEADERS, isWebSocketExchange } from './websocket/handshake-matcher.js';
 export { mismatchLine, type WebSocketMismatch } from './websocket/websocket-conversation.js';
 export type { UpstreamWebSocketOptions } from './websocket/upstream-websocket.js';
+export { ArchivedProtocols, HTTP1_ONLY, type ProtocolChoice } from './http2/alpn-choice.js';
+export * from './http2/upstream-protocol-probe.js';
+export * from './http2/h2-upstream-client.js';

@@ -79,6 +79,7 @@ export function exchangeToHarEntry(exchange: RecordedExchange): HarEntry {
       cookies: responseCookies(response.headers),
       headers: toHarHeaders(response.headers),
       content: contentOf(response),
+      ...(response.trailers ? { _recall: { trailers: toHarHeaders(response.trailers) } } : {}),
       redirectURL: headerValue(response.headers, 'location') ?? '',
       headersSize: -1,
       bodySize: response.body.length,
@@ -140,6 +141,7 @@ export function harEntryToExchange(entry: HarEntry): RecordedExchange {
       statusText: entry.response.statusText,
       httpVersion: versionOf(entry.response.httpVersion),
       ...response,
+      ...(entry.response._recall?.trailers ? { trailers: fromHarHeaders(entry.response._recall.trailers) } : {}),
     },
   };
   if (entry._webSocketMessages) exchange.webSocketMessages = entry._webSocketMessages;

@@ -36,6 +36,8 @@ export interface RecordedResponse {
    * accept the coding. Absent when the body has no coding. See content-coding.ts and har-content.ts.
    */
   decoded?: Buffer;
+  /** HTTP/2 trailers sent after the body (HAR: `response._recall.trailers`). */
+  trailers?: RawHeaders;
 }
 
 /**
@@ -141,6 +143,8 @@ export interface HarResponse {
   cookies: unknown[];
   headers: HarNameValue[];
   content: HarContent;
+  /** Recall extension: the HTTP/2 trailers that followed the body. */
+  _recall?: { trailers?: HarNameValue[] };
   redirectURL: string;
   headersSize: number;
   bodySize: number;

@@ -201,6 +201,10 @@ function checkEntry(c: Checker, value: unknown, index: number, skips: EntrySkips
   c.fieldText(response.statusText, `${path}.response.statusText`);
   c.string(response.httpVersion, `${path}.response.httpVersion`);
   c.headers(response.headers, `${path}.response.headers`);
+  if (response._recall !== undefined) {
+    const trailers = c.object(response._recall, `${path}.response._recall`).trailers;
+    if (trailers !== undefined) c.headers(trailers, `${path}.response._recall.trailers`);
+  }
   const content = c.object(response.content, `${path}.response.content`);
   c.encoding(content.encoding, `${path}.response.content.encoding`);
   if (content.text !== undefined) {

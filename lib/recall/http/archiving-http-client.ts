@@ -72,7 +72,8 @@ export class ArchivingHTTPClient implements HttpExchanger {
       for await (const chunk of response.body) {
         chunks.push(chunk);
         received += chunk.length;
-        if (!recorded && received === expected) {
+        // Trailers come after the last byte: a response that may have them is recorded at its end.
+        if (!recorded && received === expected && !response.trailers) {
           recorded = true;
           await this.#record(request, response, Buffer.concat(chunks), started, t0);
         }
@@ -102,6 +103,7 @@ export class ArchivingHTTPClient implements HttpExchanger {
         httpVersion: response.httpVersion,
         headers: response.headers,
         body,
+        ...(response.trailers?.() ? { trailers: response.trailers() } : {}),
       },
     });
     // Decoded off the event loop (capped) so the archive stores the readable body without blocking (content-coding.ts).

@@ -25,6 +25,8 @@ export interface ResponseHead {
 export interface ExchangeResponse extends ResponseHead {
   /** Iterate once. Stopping early (`break`, client gone) aborts the body; an upstream failure mid-body throws. */
   body: AsyncIterable<Buffer>;
+  /** HTTP/2 trailers (`grpc-status`), known once the body ended; undefined when there were none. */
+  trailers?: () => RawHeaders | undefined;
 }
 
 export interface ExchangeOptions {

@@ -118,6 +118,7 @@ export class PlaybackHTTPClient implements HttpExchanger {
         httpVersion: response.httpVersion,
         headers: lengthChecked(request, response),
         body: bodyOf(response.body),
+        ...(response.trailers ? { trailers: () => response.trailers } : {}),
       };
     }
     return this.#miss(request);

@@ -77,7 +77,8 @@ export function hostOf(
   absoluteHost: string | undefined,
   nameMap: NameForAddress | undefined,
 ): string | undefined {
-  const header = req.headers.host ?? absoluteHost;
+  // HTTP/2 names the host in the `:authority` pseudo-header (a Host header is optional there).
+  const header = req.headers.host ?? absoluteHost ?? req.headers[':authority']?.toString();
   if (header) return header.toLowerCase();
   const sni = (req.socket as TLSSocket).servername;
   if (typeof sni === 'string' && sni !== '') return sni.toLowerCase();
@@ -151,8 +152,13 @@ function forwardedHeaders(headers: RawHeaders): string[] {
 }
 
 async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  // Most requests (GET, HEAD) have no body: skip the async iteration on the hot path.
-  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) {
+  // Most requests (GET, HEAD) have no body: skip the async iteration on the hot path. An HTTP/2 body needs no
+  // Content-Length: there only the end of the stream with the headers says there is none.
+  const noBody =
+    req.httpVersionMajor === 2
+      ? (req as unknown as { stream: { endAfterHeaders: boolean } }).stream.endAfterHeaders
+      : req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined;
+  if (noBody) {
     req.resume();
     return EMPTY;
   }
@@ -167,6 +173,14 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | u
 }
 
 const DEFAULT_BODY_LIMIT = 64 * 1024 * 1024;
+
+/** Queues HTTP/2 trailers to follow the body (Node sends them after the last DATA frame); HTTP/1.1 drops them. */
+function sendTrailers(req: IncomingMessage, res: ServerResponse, trailers: RawHeaders | undefined): void {
+  if (!trailers?.length || req.httpVersionMajor !== 2) return;
+  const fields: Record<string, string[]> = {};
+  for (const [name, value] of trailers) (fields[name.toLowerCase()] ??= []).push(value);
+  res.addTrailers(fields);
+}
 
 /** A Content-Length over the limit, announced before any byte of the body. */
 function announcesTooMuch(req: IncomingMessage, limit: number): boolean {
@@ -248,7 +262,8 @@ export function createRequestHandler(
       host,
       target,
       httpVersion: req.httpVersion,
-      headers: pairsOf(req.rawHeaders),
+      // HTTP/2 pseudo-headers repeat the method, scheme, host and target, and no HTTP/1.1 upstream takes them.
+      headers: pairsOf(req.rawHeaders).filter(([name]) => !name.startsWith(':')),
       body,
     };
     let response;
@@ -262,10 +277,13 @@ export function createRequestHandler(
     }
     const headers = forwardedHeaders(response.headers);
     try {
-      res.writeHead(response.status, response.statusText.replace(/[^\t\x20-\x7e]/g, ''), headers);
+      // HTTP/2 has no reason phrase (Node warns when given one).
+      if (req.httpVersionMajor === 2) res.writeHead(response.status, headers);
+      else res.writeHead(response.status, response.statusText.replace(/[^\t\x20-\x7e]/g, ''), headers);
       // Playback bodies are in memory: head and body leave in one write.
       const bytes = inMemoryBytes(response.body);
       if (bytes) {
+        sendTrailers(req, res, response.trailers?.());
         res.end(bytes.length > 0 && req.method !== 'HEAD' ? bytes : undefined);
         return;
       }
@@ -290,6 +308,7 @@ export function createRequestHandler(
         if (next.done) break;
         if (!res.write(next.value)) await drainedOrClosed(res);
       }
+      sendTrailers(req, res, response.trailers?.());
       res.end();
     } catch (error) {
       // Headers are out: the only honest signal left is to cut the connection.

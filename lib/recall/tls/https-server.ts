@@ -18,6 +18,9 @@ import { prewarmCertificates } from './prewarm-certificates.js';
 import { continueOrRefuse, createRequestHandler, type NameForAddress, type OriginalDestination } from '../http/request-handler.js';
 import { ServerLifecycle, type ListenOptions } from '../server-lifecycle.js';
 import { applyHttpTimeouts, SourceGate, type ClientPolicy, type HttpTimeouts } from '../connection-limits.js';
+import { answerAlpn, HTTP1_ONLY, type ProtocolChoice } from '../http2/alpn-choice.js';
+import { H2SessionServer } from '../http2/h2-session-server.js';
+import { peekServerName } from './client-hello.js';
 import type { WebSocketExchanger } from '../websocket/websocket-exchanger.js';
 import { createUpgradeHandler, webSocketFor } from '../websocket/upgrade-handler.js';
 
@@ -43,6 +46,13 @@ export interface HTTPSServerOptions extends ListenOptions, ClientPolicy, HttpTim
   originalDestination?: OriginalDestination;
   /** Largest request body accepted, in bytes. @default 67108864 */
   maxRequestBodyBytes?: number;
+  /**
+   * Which protocol (h2 or http/1.1) to speak with the clients of each host: `UpstreamProtocolProbe` when recording
+   * (what the real server chose), `ArchivedProtocols` in playback. @default HTTP/1.1, or h2 for a client offering only h2
+   */
+  protocols?: ProtocolChoice;
+  /** HTTP/2 streams one session serves before it is recycled (GOAWAY; the client reconnects). @default 10000 */
+  maxStreamsPerSession?: number;
   /** WebSocket upgrades (wss://), as in `HTTPServerOptions.webSocket`. */
   webSocket?: WebSocketExchanger;
   logger?: Logger;
@@ -60,6 +70,7 @@ export class HTTPSServer {
   readonly #options: HTTPSServerOptions;
   readonly #logger: Logger;
   readonly #gate: SourceGate;
+  readonly #h2: H2SessionServer;
   readonly #webSocket: WebSocketExchanger | undefined;
 
   constructor(options: HTTPSServerOptions) {
@@ -79,6 +90,7 @@ export class HTTPSServer {
     // its header/request timers never reach them. applyHttpTimeouts and #accept set both themselves.
     this.#http = http.createServer({ keepAlive: true }, handler);
     this.#http.on('checkContinue', continueOrRefuse(options.maxRequestBodyBytes, handler));
+    this.#h2 = new H2SessionServer(handler, { maxStreamsPerSession: options.maxStreamsPerSession, logger: this.#logger });
     applyHttpTimeouts(this.#http, options, this.#logger);
     this.#webSocket = webSocketFor(options.exchanger, options.webSocket);
     if (this.#webSocket) {
@@ -124,6 +136,13 @@ export class HTTPSServer {
       );
       return tls.createSecureContext();
     });
+    // The protocol is chosen synchronously during the handshake and before Node's SNI callback: the name is read
+    // from the ClientHello first, so the choice can look it up (or ask the real server) ahead of time.
+    const protocols = this.#options.protocols ?? HTTP1_ONLY;
+    if (this.#options.protocols) {
+      const name = (await peekServerName(socket, this.#options.handshakeTimeoutMs ?? 10_000)) ?? defaultName;
+      await protocols.prepare(name);
+    }
     if (socket.destroyed || this.#lifecycle.closed) {
       socket.destroy();
       return;
@@ -131,7 +150,8 @@ export class HTTPSServer {
     const secure = new tls.TLSSocket(socket, {
       isServer: true,
       secureContext,
-      ALPNProtocols: ['http/1.1'],
+      ALPNCallback: ({ servername, protocols: offered }) =>
+        answerAlpn(protocols.chosen(servername ?? defaultName), offered),
       SNICallback: (servername, callback) => {
         source.secureContextFor(servername.toLowerCase()).then(
           (context) => callback(null, context),
@@ -152,7 +172,10 @@ export class HTTPSServer {
       this.#logger.debug({ err: error }, 'TLS connection failed');
       secure.destroy();
     });
-    this.#http.emit('connection', secure);
+    secure.once('secure', () => {
+      if (secure.alpnProtocol === 'h2') this.#h2.accept(secure);
+      else this.#http.emit('connection', secure);
+    });
     socket.resume();
   }
 
@@ -173,6 +196,7 @@ export class HTTPSServer {
    */
   async close(): Promise<void> {
     await this.#webSocket?.close();
+    this.#h2.goAway();
     await this.#lifecycle.close(this.#options.drainTimeoutMs);
   }
 
