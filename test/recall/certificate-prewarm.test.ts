@@ -71,7 +71,7 @@ describe('certificates made before the first client in playback', () => {
         const socket = tls.connect(
           { host: '127.0.0.1', port, servername: 'b.test', ca: ca.rootCertificatePem },
           () => {
-            resolve(socket.getPeerCertificate().subject.CN);
+            resolve(String(socket.getPeerCertificate().subject.CN));
             socket.destroy();
           },
         );
