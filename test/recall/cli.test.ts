@@ -1,41 +1,16 @@
 // The `recall` command as a real process (bin/recall.js on the built dist/): serve in record mode against a real
 // origin, stop with SIGINT (archive saved), inspect with ls/show/stats/export/merge, replay with the origin gone.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startRecallServe as serve } from '../helpers/recall-serve.js';
 import { curl, headerOf, startOrigin, type Origin } from './http-fixtures.js';
 
 const BIN = fileURLToPath(new URL('../../bin/recall.js', import.meta.url));
 
-interface Served {
-  child: ChildProcess;
-  ports: Record<'dns' | 'http' | 'https', number>;
-  caFile: string;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-async function serve(args: string[]): Promise<Served> {
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let text = '';
-  child.stdout!.on('data', (c: Buffer) => (text += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (text += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  for (let i = 0; i < 1000 && !text.includes('ready') && child.exitCode === null; i++)
-    await new Promise((r) => setTimeout(r, 10));
-  expect(text).toContain('ready');
-  const port = (name: string) => Number(new RegExp(`^${name}\\s+[^\\s]+:(\\d+)`, 'm').exec(text)?.[1]);
-  return {
-    child,
-    ports: { dns: port('dns'), http: port('http'), https: port('https') },
-    caFile: /^ca\s+(\S+)/m.exec(text)![1]!,
-    output: () => text,
-    exited,
-  };
-}
 
 function recall(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

@@ -1,46 +1,15 @@
 // `recall serve` as users start it (bin/recall.js from dist/), under the faults of issue 12: a SIGTERM while a
 // request is in flight (it finishes and is saved), and 1,000 idle connections from one source under a
 // 1024-descriptor limit (other sources are still served).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Archive } from '../../lib/recall/index.js';
+import { startRecallServe as serve } from '../helpers/recall-serve.js';
 import { curl, startOrigin, type Origin } from './http-fixtures.js';
 
-const BIN = fileURLToPath(new URL('../../bin/recall.js', import.meta.url));
-
-interface Served {
-  child: ChildProcess;
-  ports: Record<'dns' | 'http' | 'https', number>;
-  caFile: string;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-/** Starts `recall serve`, optionally under a command prefix (prlimit), and waits for its `ready` line. */
-async function serve(args: string[], prefix: string[] = []): Promise<Served> {
-  const command = [...prefix, process.execPath, BIN, 'serve', ...args];
-  const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-  let text = '';
-  child.stdout!.on('data', (c: Buffer) => (text += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (text += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  for (let i = 0; i < 2000 && !text.includes('ready') && child.exitCode === null; i++)
-    await new Promise((r) => setTimeout(r, 10));
-  expect(text).toContain('ready');
-  const port = (name: string) => Number(new RegExp(`^${name}\\s+[^\\s]+:(\\d+)`, 'm').exec(text)?.[1]);
-  return {
-    child,
-    ports: { dns: port('dns'), http: port('http'), https: port('https') },
-    caFile: /^ca\s+(\S+)/m.exec(text)![1]!,
-    output: () => text,
-    exited,
-  };
-}
 
 async function until(condition: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 1000 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
