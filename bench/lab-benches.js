@@ -37,7 +37,7 @@ export async function runSsh({ status, dir, config, log }) {
   const { loadCore, count, maxMs } = config.ssh;
   const device = status.devices[0];
   const raw = {};
-  for (const mode of ['sshhost', 'ssh', 'ssh-cm', 'ssh2-nodelay']) {
+  for (const mode of ['sshhost', 'sshhost-shell', 'ssh', 'ssh-cm', 'ssh2-nodelay']) {
     log(`${count} x true via ${mode}`);
     const { code, stdout, stderr } = await runPinned(
       loadCore,
@@ -61,8 +61,24 @@ export async function runSsh({ status, dir, config, log }) {
     const { times } = JSON.parse(stdout.trim().split('\n').pop());
     raw[mode] = { times, count: times.length, medianMs: median(times), p99Ms: percentile(times, 99) };
   }
-  const { sshhost, ssh, 'ssh-cm': cm, 'ssh2-nodelay': nodelay } = raw;
+  const { sshhost, 'sshhost-shell': shell, ssh, 'ssh-cm': cm, 'ssh2-nodelay': nodelay } = raw;
   const rows = [
+    {
+      what: `SSH: \`true\`, reused connection, persistentShell vs exec channel, ms (median of ${shell.count})`,
+      ours: round(shell.medianMs),
+      peer: round(sshhost.medianMs),
+      peerName: 'SSHHost, exec channel',
+      ratio: shell.medianMs / sshhost.medianMs,
+      target: '≤ 3 ms (ours)',
+      met: shell.medianMs <= 3,
+    },
+    {
+      what: 'SSH: `true`, persistentShell vs exec channel, p99 ms',
+      ours: round(shell.p99Ms),
+      peer: round(sshhost.p99Ms),
+      peerName: 'SSHHost, exec channel',
+      ratio: shell.p99Ms / sshhost.p99Ms,
+    },
     {
       what: `SSH: \`true\` on a device, reused connection, ms (median of ${sshhost.count})`,
       ours: round(sshhost.medianMs),

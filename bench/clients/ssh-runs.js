@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs a trivial command `count` times on one device and prints each duration in ms, as JSON.
-//   sshhost: through one SSHHost (one ssh2 connection, a channel per command)
+//   sshhost: through one SSHHost (one ssh2 connection, an exec channel per command)
+//   sshhost-shell: through one SSHHost with persistentShell: true (one long-lived shell runs every command)
 //   ssh:     the OpenSSH client, a new connection per command
 //   ssh-cm:  the OpenSSH client through a ControlMaster (the first command opens the master, not timed)
 //   ssh2-nodelay: ssh2 directly (SSHHost's library) on one connection with TCP_NODELAY, a channel per command:
@@ -33,8 +34,12 @@ const baseArgs = [
   'LogLevel=ERROR',
 ];
 
-if (o.mode === 'sshhost') {
-  const host = await createHost(`root@${o.address}`, { sshKey: o.sshKey, knownHostsFile: o.knownHosts });
+if (o.mode === 'sshhost' || o.mode === 'sshhost-shell') {
+  const host = await createHost(`root@${o.address}`, {
+    sshKey: o.sshKey,
+    knownHostsFile: o.knownHosts,
+    persistentShell: o.mode === 'sshhost-shell',
+  });
   try {
     for (let i = 0; i < 5; i++) await host.run(o.command);
     for (let i = 0; i < o.count && Date.now() < deadline; i++) {
