@@ -27,6 +27,9 @@ import {
   NameMap,
   PlaybackDNSClient,
   PlaybackHTTPClient,
+  WebSocketPlayer,
+  WebSocketRecorder,
+  type WebSocketExchanger,
   recordingClients,
   RecallError,
   archiveStats,
@@ -123,6 +126,8 @@ async function serve(options: ServeOptions): Promise<void> {
   let resolver: DnsResolver;
   let exchanger: HttpExchanger;
   let playback: PlaybackHTTPClient | undefined;
+  let webSocket: WebSocketExchanger | undefined;
+  let player: WebSocketPlayer | undefined;
   if (options.mode === 'record') {
     const recording = recordingClients(
       archive,
@@ -131,9 +136,11 @@ async function serve(options: ServeOptions): Promise<void> {
     );
     resolver = recording.dns;
     exchanger = recording.http;
+    webSocket = new WebSocketRecorder({ archive, extraCAs, allowLocalUpstreams: Boolean(options.allowLocalUpstreams), scrub });
   } else if (options.mode === 'replay') {
     resolver = new PlaybackDNSClient(archive.recall.dns);
     exchanger = playback = new PlaybackHTTPClient(archive, { scrub });
+    webSocket = player = new WebSocketPlayer(archive, { scrub, misses: playback });
   } else {
     resolver = new DNSClient();
     exchanger = new HTTPClient({ extraCAs, allowLocalUpstreams: Boolean(options.allowLocalUpstreams) });
@@ -150,8 +157,9 @@ async function serve(options: ServeOptions): Promise<void> {
     port: options.httpPort,
     nameMap,
     caCertificatePem: ca.rootCertificatePem,
+    webSocket,
   });
-  const https = new HTTPSServer({ exchanger, host, port: options.httpsPort, nameMap, certificates: ca });
+  const https = new HTTPSServer({ exchanger, host, port: options.httpsPort, nameMap, certificates: ca, webSocket });
   try {
     await http.listen();
     await https.listen();
@@ -188,6 +196,7 @@ async function serve(options: ServeOptions): Promise<void> {
       `served ${playback.hits} from the archive, ${playback.missCount} misses, ${playback.unused().length} unused`,
     );
     for (const line of playback.missSummary()) out(printable(line)); // a device chose these URLs
+    for (const line of player?.mismatchSummary() ?? []) out(printable(line));
   }
 }
 

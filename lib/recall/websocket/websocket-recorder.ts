@@ -46,6 +46,7 @@ export class WebSocketRecorder implements WebSocketExchanger {
   readonly #logger: Logger;
   readonly #scrubber: Scrubber;
   readonly #open = new Set<WebSocket>();
+  readonly #recording = new Set<Promise<void>>();
 
   constructor(options: WebSocketRecorderOptions) {
     this.archive = options.archive;
@@ -122,10 +123,17 @@ export class WebSocketRecorder implements WebSocketExchanger {
       if (client.readyState === WebSocket.OPEN) client.send(data, { binary: isBinary });
     });
     let recorded = false;
+    let stored = (): void => {};
+    // close() waits for it: a recording stopped mid-connection keeps what was exchanged so far.
+    const done = new Promise<void>((resolve) => (stored = resolve));
+    this.#recording.add(done);
     const finish = (): void => {
       if (recorded) return;
       recorded = true;
-      this.#record(request, response, messages, started);
+      void this.#record(request, response, messages, started).finally(() => {
+        this.#recording.delete(done);
+        stored();
+      });
     };
     const closeOther = (other: WebSocket) => (code: number, reason: Buffer) => {
       if (other.readyState === WebSocket.OPEN)
@@ -142,12 +150,12 @@ export class WebSocketRecorder implements WebSocketExchanger {
     origin.resume();
   }
 
-  #record(
+  async #record(
     request: RecordedRequest,
     response: IncomingMessage,
     messages: HarWebSocketMessage[],
     started: Date,
-  ): void {
+  ): Promise<void> {
     const stored = this.#scrubber.forRecord({
       startedDateTime: started.toISOString(),
       timeMs: Date.now() - started.getTime(),
@@ -162,14 +170,16 @@ export class WebSocketRecorder implements WebSocketExchanger {
     });
     if (!stored) return;
     const url = urlOf(request);
-    this.archive.add({ ...stored, webSocketMessages: messages }).then(
+    await this.archive.add({ ...stored, webSocketMessages: messages }).then(
       () => this.#logger.info({ url, messages: messages.length }, 'RECORD WebSocket'),
       (error: unknown) => this.#logger.error({ err: error, url }, 'WebSocket recording not stored'),
     );
   }
 
+  /** Cuts the connections still open and waits until each is in the archive. Idempotent. */
   async close(): Promise<void> {
     for (const socket of this.#open) socket.terminate();
     this.#open.clear();
+    await Promise.all(this.#recording);
   }
 }
