@@ -21,8 +21,11 @@ export interface SSHHostOptions {
   readonly connectTimeoutSec?: number;
   /** Seconds between SSH keepalives; after 3 unanswered ones the connection is declared dropped. @default 15 */
   readonly keepaliveSec?: number;
-  /** Experimental: run commands without stdin through one long-lived shell per connection (docs/hosts.md). @default false */
-  readonly persistentShell?: boolean;
+  /**
+   * Experimental: run commands without stdin through one long-lived shell per connection (docs/hosts.md); `'sh'`
+   * uses the POSIX-sh driver even where perl is available. @default false
+   */
+  readonly persistentShell?: boolean | 'sh';
   readonly logger?: Logger;
 }
 
@@ -35,7 +38,7 @@ export interface ResolvedHostOptions {
   readonly acceptNewHostKeys: boolean;
   readonly connectTimeoutSec: number;
   readonly keepaliveSec: number;
-  readonly persistentShell: boolean;
+  readonly persistentShell: boolean | 'sh';
   readonly logger: Logger;
 }
 

@@ -18,6 +18,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Client, ClientChannel } from 'ssh2';
+import { PERL_DRIVER } from './perl-driver.js';
 import { killSession, PID_MARKER, shellQuote, type RawOutcome } from './remote-command.js';
 
 /**
@@ -77,6 +78,8 @@ export class ShellChannel {
   /** The shell's pid: its session, with its readers, is killed when it is given up. */
   private pid: number | undefined;
   private clientClosed = false;
+  /** Which program runs the commands: the perl driver (perl-driver.ts) or `sh` with FIFOs. */
+  driver: 'perl' | 'sh' = 'sh';
 
   /** False once the connection under the shell closed (as opposed to the shell alone ending). */
   get connectionAlive(): boolean {
@@ -103,12 +106,18 @@ export class ShellChannel {
     });
   }
 
-  /** Starts `sh` on an exec channel and waits until it made its FIFOs; rejects when it cannot. */
-  static async open(client: Client): Promise<ShellChannel> {
-    const channel = await new Promise<ClientChannel>((resolve, reject) =>
-      client.exec('exec sh -s', (error, opened) => (error ? reject(error) : resolve(opened))),
-    );
+  /**
+   * Starts the driver on an exec channel (perl when the device has it and `driver` is 'auto', else `sh`) and waits
+   * until it is ready; rejects when it cannot be set up.
+   */
+  static async open(client: Client, driver: 'auto' | 'sh' = 'auto'): Promise<ShellChannel> {
     const nonce = randomBytes(16).toString('hex');
+    const perl = `command -v perl >/dev/null 2>&1 && exec perl -e ${shellQuote(PERL_DRIVER)} ${nonce}; `;
+    const channel = await new Promise<ClientChannel>((resolve, reject) =>
+      client.exec(`${driver === 'auto' ? perl : ''}exec sh -s`, (error, opened) =>
+        error ? reject(error) : resolve(opened),
+      ),
+    );
     const shell = new ShellChannel(client, channel, nonce);
     const ready = Buffer.from(`\u001eREADY${nonce}\n`, 'latin1');
     const readyOn = (): StreamUntil => new StreamUntil((tail) => tail.equals(ready), ready.length);
@@ -127,7 +136,9 @@ export class ShellChannel {
         clearTimeout(timer);
         const text = err.bytes().toString('latin1');
         const at = text.lastIndexOf('\u001ePID');
-        shell.pid = at < 0 ? undefined : Number(text.slice(at + 4, text.indexOf('\n', at)));
+        const [pid, kind] = at < 0 ? [] : text.slice(at + 4, text.indexOf('\n', at)).split(' ');
+        shell.pid = pid === undefined ? undefined : Number(pid);
+        shell.driver = kind === 'perl' ? 'perl' : 'sh';
         shell.onStdout = shell.onStderr = shell.onEnd = () => {};
         resolve();
       };
@@ -144,7 +155,9 @@ export class ShellChannel {
           `trap 'rm -rf "$F"; trap - TERM; kill 0' EXIT`,
           `(while cat <"$F/o"; do printf '${mark}\\n'; done) &`,
           `(while cat <"$F/e" >&2; do read s <"$F/s"; printf '${mark}%03d\\n' "$s" >&2; done) &`,
-          `printf '\\036PID%s\\n' $$ >&2; printf '\\036READY${nonce}\\n'; printf '\\036READY${nonce}\\n' >&2`,
+          `printf '\\036PID%s sh\\n' $$ >&2; printf '\\036READY${nonce}\\n'; printf '\\036READY${nonce}\\n' >&2`,
+          // The perl driver skips the lines above up to this one, a comment for sh.
+          '#END-SETUP',
           '',
         ].join('\n'),
       );
@@ -242,9 +255,14 @@ export class ShellChannel {
       const onAbort = (): void => stop('abort');
       options.signal?.addEventListener('abort', onAbort, { once: true });
 
-      this.channel.write(
-        `setsid "\${SHELL:-/bin/sh}" -c ${shellQuote(line)} </dev/null >"$F/o" 2>"$F/e"; echo $? >"$F/s"\n`,
-      );
+      if (this.driver === 'perl') {
+        const bytes = Buffer.from(line, 'utf8');
+        this.channel.write(Buffer.concat([Buffer.from(`${bytes.length}\n`), bytes]));
+      } else {
+        this.channel.write(
+          `setsid "\${SHELL:-/bin/sh}" -c ${shellQuote(line)} </dev/null >"$F/o" 2>"$F/e"; echo $? >"$F/s"\n`,
+        );
+      }
       if (options.signal?.aborted) stop('abort');
     });
   }

@@ -36,7 +36,7 @@ export class SSHHost {
   private readonly connection: SSHConnection;
   private readonly logger: Logger;
   private closed = false;
-  private readonly persistentShell: boolean;
+  private readonly persistentShell: boolean | 'sh';
   private shell: ShellChannel | undefined;
   private shellOpening: Promise<ShellChannel | undefined> | undefined;
   /** The connection on which the shell could not be set up: it is not tried again there. */
@@ -222,7 +222,7 @@ export class SSHHost {
     }
     if (this.shell) return this.shell.busy ? undefined : this.shell;
     if (this.shellOpening || this.shellRefusedBy === client) return undefined;
-    this.shellOpening = ShellChannel.open(client)
+    this.shellOpening = ShellChannel.open(client, this.persistentShell === 'sh' ? 'sh' : 'auto')
       .then(
         (shell) => (this.closed ? (shell.close(), undefined) : (this.shell = shell)),
         (error: unknown) => {

@@ -1,4 +1,4 @@
-// SSHHost with `persistentShell: true` against real sshd on a lab device: commands go through one long-lived shell
+// SSHHost with `persistentShell` against real sshd on a lab device: commands go through one long-lived shell
 // and keep the exec channel's semantics exactly (checked against a host that uses exec channels).
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -39,7 +39,12 @@ async function poll(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<
   }
 }
 
-describe.skipIf(!isRoot)('SSHHost with a persistent shell', () => {
+// The perl driver (the device has perl) and the POSIX-sh driver devices without perl use; `driver` starts the
+// driver's command line on the device.
+describe.skipIf(!isRoot).each([
+  { persistentShell: true as const, driver: 'perl -e' },
+  { persistentShell: 'sh' as const, driver: 'sh -s' },
+])('SSHHost with a persistent shell ($driver)', ({ persistentShell, driver }) => {
   const lab = useLab({ devices: 1 });
   let host: SSHHost;
   /** The same device through exec channels: what every answer must equal. */
@@ -52,7 +57,7 @@ describe.skipIf(!isRoot)('SSHHost with a persistent shell', () => {
     const status = lab();
     device = status.devices[0]!;
     const options = { sshKey: status.sshKey, knownHostsFile: status.knownHosts };
-    host = await createHost(`root@${device.address}:22`, { ...options, persistentShell: true });
+    host = await createHost(`root@${device.address}:22`, { ...options, persistentShell });
     exec = await createHost(`root@${device.address}:22`, options);
   });
   afterAll(async () => {
@@ -65,8 +70,8 @@ describe.skipIf(!isRoot)('SSHHost with a persistent shell', () => {
     for (let i = 0; i < 20; i++) parents.add((await host.run('echo $PPID')).stdout.trim());
     expect(parents.size).toBe(1);
     const [pid] = [...parents];
-    expect(await cmdline(pid!)).toBe('sh -s');
-    expect(await deviceProcesses(device.namespace, 'sh -s')).toContain(Number(pid));
+    expect(await cmdline(pid!)).toMatch(new RegExp(`^${driver}`));
+    expect(await deviceProcesses(device.namespace, driver)).toContain(Number(pid));
     // The exec path's commands are children of sshd instead.
     expect((await exec.run('echo $PPID')).stdout.trim()).not.toBe(pid);
   });
@@ -197,7 +202,7 @@ describe.skipIf(!isRoot)('SSHHost with a persistent shell', () => {
     expect(error).toMatchObject({ code: 'ERR_HOST_UNREACHABLE' });
     const second = await shellPid();
     expect(second).not.toBe(first);
-    expect(await cmdline(second)).toBe('sh -s');
+    expect(await cmdline(second)).toMatch(new RegExp(`^${driver}`));
     // Only the shell ended: the connection stayed, and the old shell's readers were killed with its session.
     expect(host.connectCount).toBe(connects);
     expect(await poll(async () => (await sessionMembers(device.namespace, first)).length === 0)).toBe(true);
