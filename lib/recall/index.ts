@@ -56,3 +56,5 @@ export type { UpstreamWebSocketOptions } from './websocket/upstream-websocket.js
 export { ArchivedProtocols, HTTP1_ONLY, type ProtocolChoice } from './http2/alpn-choice.js';
 export * from './http2/upstream-protocol-probe.js';
 export * from './http2/h2-upstream-client.js';
+export * from './grpc/grpc-playback-client.js';
+export type { GrpcCallRecord } from './grpc/grpc-call-record.js';

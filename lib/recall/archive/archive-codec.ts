@@ -7,6 +7,7 @@ import { isUtf8 } from 'node:buffer';
 import type { HarEntry, HarNameValue, RawHeaders, RecordedExchange } from './archive-types.js';
 import { bodyFromContent, contentOf, type LooseContent } from './har-content.js';
 import { requestCookies, responseCookies } from './har-cookies.js';
+import { grpcCallOf } from '../grpc/grpc-call-record.js';
 
 function headerValue(headers: RawHeaders, name: string): string | undefined {
   const lower = name.toLowerCase();
@@ -93,6 +94,8 @@ export function exchangeToHarEntry(exchange: RecordedExchange): HarEntry {
       ? { mimeType, params: [], text: request.body.toString('utf8') }
       : { mimeType, params: [], text: request.body.toString('base64'), _encoding: 'base64' };
   }
+  const grpc = grpcCallOf(exchange);
+  if (grpc) entry._recall = { grpc };
   if (exchange.webSocketMessages) {
     entry._resourceType = 'websocket';
     entry._webSocketMessages = exchange.webSocketMessages;

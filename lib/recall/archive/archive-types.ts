@@ -4,6 +4,7 @@
  * docs/recall.md describes the file format field by field.
  */
 import type { RecordedDnsAnswer } from '../dns/dns-types.js';
+import type { GrpcCallRecord } from '../grpc/grpc-call-record.js';
 
 /** Header lines in the order and spelling they had on the wire; duplicates stay separate lines. */
 export type RawHeaders = Array<[name: string, value: string]>;
@@ -157,6 +158,8 @@ export interface HarEntry {
   response: HarResponse;
   cache: Record<string, never>;
   timings: { send: number; wait: number; receive: number };
+  /** Recall extension: the gRPC view of a gRPC call (lib/recall/grpc/grpc-call-record.ts), derived on write. */
+  _recall?: { grpc?: GrpcCallRecord };
   /** `websocket` for a WebSocket handshake (Chrome's export marks it so). */
   _resourceType?: string;
   /** The WebSocket connection's messages, as Chrome exports them. */

@@ -13,6 +13,7 @@ import { RECALL_ERROR_CODES } from '../errors.js';
 import type { RawHeaders, RecordedRequest } from '../archive/archive-types.js';
 import { inMemoryBytes, type HttpExchanger } from './http-exchanger.js';
 import { flatOf, headerValue, pairsOf, splitHost, withoutHopByHop } from './http-headers.js';
+import { peekEmpty, respondHeadersOnly } from '../http2/h2-empty-reply.js';
 
 /**
  * Where a redirected connection was really going: under iptables REDIRECT `socket.localAddress` is Recall's own
@@ -276,6 +277,12 @@ export function createRequestHandler(
       return plain(res, status, `Recall: ${(error as Error).message}`, [['x-recall-error', code]]);
     }
     const headers = forwardedHeaders(response.headers);
+    if (req.httpVersionMajor === 2) {
+      // An empty HTTP/2 reply without trailers is one HEADERS frame (gRPC's trailers-only replies need it).
+      const peeked = await peekEmpty(response.body);
+      if (peeked.empty && !response.trailers?.()?.length) return respondHeadersOnly(res, response.status, headers);
+      response = { ...response, body: peeked.body };
+    }
     try {
       // HTTP/2 has no reason phrase (Node warns when given one).
       if (req.httpVersionMajor === 2) res.writeHead(response.status, headers);

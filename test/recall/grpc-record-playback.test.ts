@@ -1,0 +1,213 @@
+// gRPC through Recall with a real @grpc/grpc-js server and client (TLS, h2) and a .proto with a unary call and all
+// three streaming kinds, on loopback: recorded through the HTTPS interceptor, then played back with the server
+// stopped. Identical unary calls get their recorded answers in order; a miss is a gRPC status, not a hang.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import {
+  Archive,
+  ArchivedProtocols,
+  ArchivingHTTPClient,
+  CertificateAuthority,
+  GrpcPlaybackClient,
+  H2UpstreamClient,
+  HTTPClient,
+  HTTPSServer,
+  PlaybackHTTPClient,
+  UpstreamProtocolProbe,
+} from '../../lib/recall/index.js';
+import { createTestCa, loopbackLookup, type TestCa } from './http-fixtures.js';
+
+interface Note {
+  text: string;
+  number: number;
+}
+type EchoClient = grpc.Client & {
+  say(note: Note, callback: (error: grpc.ServiceError | null, reply?: Note) => void): void;
+  count(note: Note): grpc.ClientReadableStream<Note>;
+  collect(callback: (error: grpc.ServiceError | null, reply?: Note) => void): grpc.ClientWritableStream<Note>;
+  chat(): grpc.ClientDuplexStream<Note, Note>;
+};
+
+const definition = protoLoader.loadSync(join(import.meta.dirname, '../fixtures/grpc/echo.proto'), { defaults: true });
+const Echo = (grpc.loadPackageDefinition(definition).recalltest as grpc.GrpcObject).Echo as grpc.ServiceClientConstructor;
+
+async function startEchoServer(tlsOptions: { key: string; cert: string }): Promise<{ port: number; server: grpc.Server }> {
+  let said = 0;
+  const server = new grpc.Server();
+  server.addService(Echo.service, {
+    say: (call: grpc.ServerUnaryCall<Note, Note>, callback: grpc.sendUnaryData<Note>) => {
+      if (call.request.text === 'fail') return callback({ code: grpc.status.FAILED_PRECONDITION, details: 'told to fail' });
+      callback(null, { text: `said ${call.request.text}`, number: ++said });
+    },
+    count: (call: grpc.ServerWritableStream<Note, Note>) => {
+      for (let i = 1; i <= call.request.number; i++) call.write({ text: `${call.request.text} ${i}`, number: i });
+      call.end();
+    },
+    collect: (call: grpc.ServerReadableStream<Note, Note>, callback: grpc.sendUnaryData<Note>) => {
+      const texts: string[] = [];
+      call.on('data', (note: Note) => texts.push(note.text));
+      call.on('end', () => callback(null, { text: texts.join('+'), number: texts.length }));
+    },
+    chat: (call: grpc.ServerDuplexStream<Note, Note>) => {
+      call.on('data', (note: Note) => call.write({ text: `echo ${note.text}`, number: note.number * 10 }));
+      call.on('end', () => call.end());
+    },
+  });
+  const credentials = grpc.ServerCredentials.createSsl(null, [
+    { private_key: Buffer.from(tlsOptions.key), cert_chain: Buffer.from(tlsOptions.cert) },
+  ]);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', credentials, (error, bound) => (error ? reject(error) : resolve(bound))),
+  );
+  return { port, server };
+}
+
+function clientVia(recallPort: number, originPort: number, caPem: string): EchoClient {
+  return new Echo(`127.0.0.1:${recallPort}`, grpc.credentials.createSsl(Buffer.from(caPem)), {
+    'grpc.ssl_target_name_override': 'grpc.test',
+    'grpc.default_authority': `grpc.test:${originPort}`,
+  }) as unknown as EchoClient;
+}
+
+const say = (client: EchoClient, note: Note): Promise<Note> =>
+  new Promise((resolve, reject) => client.say(note, (error, reply) => (error ? reject(error) : resolve(reply!))));
+const count = (client: EchoClient, note: Note): Promise<Note[]> =>
+  new Promise((resolve, reject) => {
+    const notes: Note[] = [];
+    client.count(note).on('data', (n: Note) => notes.push(n)).on('end', () => resolve(notes)).on('error', reject);
+  });
+const collect = (client: EchoClient, notes: Note[]): Promise<Note> =>
+  new Promise((resolve, reject) => {
+    const call = client.collect((error, reply) => (error ? reject(error) : resolve(reply!)));
+    for (const note of notes) call.write(note);
+    call.end();
+  });
+const chat = (client: EchoClient, notes: Note[]): Promise<Note[]> =>
+  new Promise((resolve, reject) => {
+    const replies: Note[] = [];
+    const call = client.chat();
+    call.on('data', (n: Note) => replies.push(n)).on('end', () => resolve(replies)).on('error', reject);
+    for (const note of notes) call.write(note);
+    call.end();
+  });
+
+async function exercise(client: EchoClient): Promise<unknown[]> {
+  return [
+    await say(client, { text: 'hi', number: 0 }),
+    await say(client, { text: 'hi', number: 0 }),
+    await say(client, { text: 'other', number: 7 }),
+    await count(client, { text: 'tick', number: 3 }),
+    await collect(client, [{ text: 'a', number: 1 }, { text: 'b', number: 2 }]),
+    await chat(client, [{ text: 'x', number: 1 }, { text: 'y', number: 2 }]),
+    await say(client, { text: 'fail', number: 0 }).catch((error: grpc.ServiceError) => `${error.code} ${error.details}`),
+  ];
+}
+
+const EXPECTED = [
+  { text: 'said hi', number: 1 },
+  { text: 'said hi', number: 2 },
+  { text: 'said other', number: 3 },
+  [
+    { text: 'tick 1', number: 1 },
+    { text: 'tick 2', number: 2 },
+    { text: 'tick 3', number: 3 },
+  ],
+  { text: 'a+b', number: 2 },
+  [
+    { text: 'echo x', number: 10 },
+    { text: 'echo y', number: 20 },
+  ],
+  `${grpc.status.FAILED_PRECONDITION} told to fail`,
+];
+
+describe('gRPC record and playback', () => {
+  let dir: string;
+  let labCa: TestCa;
+  let ca: CertificateAuthority;
+  let origin: { port: number; server: grpc.Server };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'recall-grpc-'));
+    labCa = createTestCa('Lab Public CA');
+    ca = await CertificateAuthority.open('/O=Recall Test', { dir: join(dir, 'ca') });
+    origin = await startEchoServer(labCa.issue('grpc.test'));
+  });
+
+  afterAll(async () => {
+    origin.server.forceShutdown();
+    await ca.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('records unary and all three streaming kinds from a grpc-js server, with statuses and trailers', async () => {
+    const archive = Archive.create();
+    const upstream = { extraCAs: [labCa.pem], lookup: loopbackLookup, allowLocalUpstreams: true };
+    const probe = new UpstreamProtocolProbe({ ...upstream, archive, portOf: () => origin.port });
+    const recorder = new ArchivingHTTPClient(
+      new H2UpstreamClient({ ...upstream, inner: new HTTPClient(upstream), protocols: probe }),
+      { archive },
+    );
+    await using server = new HTTPSServer({ exchanger: recorder, certificates: ca, protocols: probe });
+    const { port } = await server.listen();
+    const client = clientVia(port, origin.port, ca.rootCertificatePem);
+    expect(await exercise(client)).toEqual(EXPECTED);
+    client.close();
+
+    expect(archive.recall.alpn).toEqual({ 'grpc.test': 'h2' });
+    const har = archive.toHar();
+    const calls = har.log.entries.map((e) => e._recall?.grpc).filter((c) => c !== undefined);
+    expect(calls.map((c) => c.method).sort()).toEqual([
+      '/recalltest.Echo/Chat',
+      '/recalltest.Echo/Collect',
+      '/recalltest.Echo/Count',
+      '/recalltest.Echo/Say',
+      '/recalltest.Echo/Say',
+      '/recalltest.Echo/Say',
+      '/recalltest.Echo/Say',
+    ]);
+    const counted = calls.find((c) => c.method === '/recalltest.Echo/Count')!;
+    expect([counted.responseMessages.length, counted.status, counted.trailersOnly]).toEqual([3, 0, false]);
+    const failed = calls.find((c) => c.status === grpc.status.FAILED_PRECONDITION)!;
+    expect([failed.trailersOnly, failed.message, failed.responseMessages]).toEqual([true, 'told to fail', []]);
+    await archive.save(join(dir, 'grpc.har'));
+    await recorder.close();
+  });
+
+  it('plays back with the server stopped: same answers, identical unary calls in recorded order', async () => {
+    origin.server.forceShutdown();
+    const archive = await Archive.load(join(dir, 'grpc.har'));
+    const playback = new PlaybackHTTPClient(archive);
+    await using server = new HTTPSServer({
+      exchanger: new GrpcPlaybackClient(playback),
+      certificates: ca,
+      protocols: new ArchivedProtocols(archive),
+    });
+    const { port } = await server.listen();
+    const client = clientVia(port, origin.port, ca.rootCertificatePem);
+    expect(await exercise(client)).toEqual(EXPECTED);
+
+    // Misses: an unknown message of a recorded method, and a method never recorded.
+    const notFound = await say(client, { text: 'never said', number: 0 }).catch((error: grpc.ServiceError) => error);
+    expect((notFound as grpc.ServiceError).code).toBe(grpc.status.NOT_FOUND);
+    expect((notFound as grpc.ServiceError).details).toMatch(/nearest recorded call: \/recalltest.Echo\/Say with message 0a026869/);
+    client.close();
+    const unknownMethod = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createSsl(Buffer.from(ca.rootCertificatePem)), {
+      'grpc.ssl_target_name_override': 'grpc.test',
+      'grpc.default_authority': `grpc.test:${origin.port}`,
+    });
+    const unimplemented = await new Promise<grpc.ServiceError>((resolve) =>
+      unknownMethod.makeUnaryRequest('/recalltest.Echo/Nope', (b: Buffer) => b, (b: Buffer) => b, Buffer.from('x'), (error) => resolve(error!)),
+    );
+    expect(unimplemented.code).toBe(grpc.status.UNIMPLEMENTED);
+    expect(unimplemented.details).toContain('/recalltest.Echo/Say');
+    unknownMethod.close();
+    expect(playback.misses().map((m) => m.url)).toEqual([
+      `https://grpc.test:${origin.port}/recalltest.Echo/Say`,
+      `https://grpc.test:${origin.port}/recalltest.Echo/Nope`,
+    ]);
+  });
+});
