@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
+import { TICKER_PAGE } from './internet-websocket.js';
 
 /** Size of download.lab.test/large.bin: big enough to stream in many chunks. */
 export const LARGE_DOWNLOAD_BYTES = 8 * 1024 * 1024;
@@ -234,6 +235,7 @@ const HANDLERS: Record<string, Handler> = {
   'api.lab.test': apiSite,
   'download.lab.test': downloadSite,
   'cookies.lab.test': cookieSite,
+  'ticker.lab.test': (_request, response) => send(response, 200, 'text/html; charset=utf-8', TICKER_PAGE),
   'shared-a.lab.test': sharedSite('shared-a.lab.test'),
   'shared-b.lab.test': sharedSite('shared-b.lab.test'),
 };

@@ -9,6 +9,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { writeFileAtomic } from '../../lib/fs-atomic.js';
 import { startDnsServer } from './internet-dns.js';
 import { handleSiteRequest } from './internet-sites.js';
+import { attachTickerSite } from './internet-websocket.js';
 
 export interface InternetConfig {
   readonly zone: string;
@@ -30,6 +31,8 @@ async function main(configPath: string): Promise<void> {
     { cert: readFileSync(config.certPath), key: readFileSync(config.keyPath) },
     (request, response) => handleSiteRequest(request, response, true),
   );
+  attachTickerSite(http);
+  attachTickerSite(https);
   await new Promise<void>((resolve) => http.listen(80, '0.0.0.0', resolve));
   await new Promise<void>((resolve) => https.listen(443, '0.0.0.0', resolve));
   await writeFileAtomic(config.readyFile, `${process.pid}\n`);

@@ -33,6 +33,7 @@ export const SITE_NAMES = [
   'api',
   'download',
   'cookies',
+  'ticker',
   'shared-a',
   'shared-b',
 ] as const;
