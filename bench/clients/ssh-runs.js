@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs a trivial command `count` times on one device and prints each duration in ms, as JSON.
 //   sshhost: through one SSHHost (one ssh2 connection, an exec channel per command)
-//   sshhost-shell: through one SSHHost with persistentShell: true (one long-lived shell runs every command)
+//   sshhost-shell: through one SSHHost with persistentShell: true (one long-lived driver, perl on the lab's devices,
+//                  runs every command)
 //   ssh:     the OpenSSH client, a new connection per command
 //   ssh-cm:  the OpenSSH client through a ControlMaster (the first command opens the master, not timed)
 //   ssh2-nodelay: ssh2 directly (SSHHost's library) on one connection with TCP_NODELAY, a channel per command:
