@@ -57,4 +57,4 @@ export { ArchivedProtocols, HTTP1_ONLY, type ProtocolChoice } from './http2/alpn
 export * from './http2/upstream-protocol-probe.js';
 export * from './http2/h2-upstream-client.js';
 export * from './grpc/grpc-playback-client.js';
-export type { GrpcCallRecord } from './grpc/grpc-call-record.js';
+export { grpcCallOf, type GrpcCallRecord } from './grpc/grpc-call-record.js';

@@ -18,7 +18,13 @@ import { Command, Option } from 'commander';
 import { reasonOf, isAutotestError } from '../../lib/errors.js';
 import {
   Archive,
+  ArchivedProtocols,
   CertificateAuthority,
+  GrpcPlaybackClient,
+  grpcCallOf,
+  H2UpstreamClient,
+  UpstreamProtocolProbe,
+  type ProtocolChoice,
   DNSClient,
   DNSServer,
   HTTPClient,
@@ -103,7 +109,16 @@ function show(exchange: RecordedExchange): void {
   if (requestBody) out(`\n${requestBody}`);
   out(`\n${printable(`HTTP/${response.httpVersion} ${response.status} ${response.statusText}`)}`);
   for (const [n, v] of response.headers) out(printable(`${n}: ${v}`));
-  out(`\n${bodyText(exchange, 'response')}\n${'-'.repeat(72)}`);
+  out(`\n${bodyText(exchange, 'response')}`);
+  for (const [n, v] of response.trailers ?? []) out(printable(`trailer ${n}: ${v}`));
+  const grpc = grpcCallOf(exchange);
+  if (grpc) {
+    // gRPC messages as hex, one line each: > sent by the client, < sent by the server.
+    out(`gRPC ${grpc.method} status ${grpc.status ?? 'none'}${grpc.trailersOnly ? ' (trailers-only)' : ''}`);
+    for (const m of grpc.requestMessages) out(`> ${Buffer.from(m, 'base64').toString('hex')}`);
+    for (const m of grpc.responseMessages) out(`< ${Buffer.from(m, 'base64').toString('hex')}`);
+  }
+  out('-'.repeat(72));
 }
 
 async function serve(options: ServeOptions): Promise<void> {
@@ -128,18 +143,20 @@ async function serve(options: ServeOptions): Promise<void> {
   let playback: PlaybackHTTPClient | undefined;
   let webSocket: WebSocketExchanger | undefined;
   let player: WebSocketPlayer | undefined;
+  let protocols: ProtocolChoice | undefined; // h2 or http/1.1 per host (docs/recall.md, HTTP/2 and gRPC)
   if (options.mode === 'record') {
-    const recording = recordingClients(
-      archive,
-      { dns: new DNSClient(), http: new HTTPClient({ extraCAs, allowLocalUpstreams: Boolean(options.allowLocalUpstreams) }) },
-      { scrub },
-    );
+    const upstream = { extraCAs, allowLocalUpstreams: Boolean(options.allowLocalUpstreams) };
+    protocols = new UpstreamProtocolProbe({ ...upstream, archive });
+    const http = new H2UpstreamClient({ ...upstream, inner: new HTTPClient(upstream), protocols });
+    const recording = recordingClients(archive, { dns: new DNSClient(), http }, { scrub });
     resolver = recording.dns;
     exchanger = recording.http;
     webSocket = new WebSocketRecorder({ archive, extraCAs, allowLocalUpstreams: Boolean(options.allowLocalUpstreams), scrub });
   } else if (options.mode === 'replay') {
     resolver = new PlaybackDNSClient(archive.recall.dns);
-    exchanger = playback = new PlaybackHTTPClient(archive, { scrub });
+    playback = new PlaybackHTTPClient(archive, { scrub });
+    exchanger = new GrpcPlaybackClient(playback);
+    protocols = new ArchivedProtocols(archive);
     webSocket = player = new WebSocketPlayer(archive, { scrub, misses: playback });
   } else {
     resolver = new DNSClient();
@@ -159,7 +176,7 @@ async function serve(options: ServeOptions): Promise<void> {
     caCertificatePem: ca.rootCertificatePem,
     webSocket,
   });
-  const https = new HTTPSServer({ exchanger, host, port: options.httpsPort, nameMap, certificates: ca, webSocket });
+  const https = new HTTPSServer({ exchanger, host, port: options.httpsPort, nameMap, certificates: ca, webSocket, protocols });
   try {
     await http.listen();
     await https.listen();

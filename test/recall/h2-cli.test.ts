@@ -1,0 +1,99 @@
+// `recall serve --mode replay` speaks h2 to clients of hosts recorded over h2 and answers gRPC calls (real curl and
+// a real @grpc/grpc-js client against the built command), and `recall show` prints trailers and gRPC messages as hex.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import { Archive } from '../../lib/recall/index.js';
+import { frameMessage } from '../../lib/recall/grpc/grpc-messages.js';
+import { startRecallServe as serve } from '../helpers/recall-serve.js';
+import { curlProtocol } from './h2-fixtures.js';
+
+const BIN = fileURLToPath(new URL('../../bin/recall.js', import.meta.url));
+const SAY_HI = Buffer.from('0a026869', 'hex'); // recalltest.Note { text: "hi" }
+const SAID_HI = Buffer.from('0a07736169642068691001', 'hex'); // { text: "said hi", number: 1 }
+
+describe('recall command with HTTP/2 and gRPC', () => {
+  let dir: string;
+  let file: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'recall-h2-cli-'));
+    file = join(dir, 'h2.har');
+    const archive = Archive.create();
+    archive.recall.alpn = { 'h2.test': 'h2', 'grpc.test': 'h2', 'h1.test': 'http/1.1' };
+    const started = new Date().toISOString();
+    const response = { status: 200, statusText: 'OK', httpVersion: '2.0' };
+    await archive.add({
+      startedDateTime: started,
+      timeMs: 1,
+      request: { method: 'GET', scheme: 'https', host: 'h2.test', target: '/page', httpVersion: '2.0', headers: [], body: Buffer.alloc(0) },
+      response: { ...response, headers: [['content-type', 'text/plain']], body: Buffer.from('h2 page'), trailers: [['x-checksum', 'c0ffee']] },
+    });
+    await archive.add({
+      startedDateTime: started,
+      timeMs: 1,
+      request: { method: 'GET', scheme: 'https', host: 'h1.test', target: '/page', httpVersion: '1.1', headers: [], body: Buffer.alloc(0) },
+      response: { ...response, httpVersion: '1.1', headers: [['content-type', 'text/plain']], body: Buffer.from('h1 page') },
+    });
+    await archive.add({
+      startedDateTime: started,
+      timeMs: 1,
+      request: {
+        method: 'POST',
+        scheme: 'https',
+        host: 'grpc.test',
+        target: '/recalltest.Echo/Say',
+        httpVersion: '2.0',
+        headers: [['content-type', 'application/grpc']],
+        body: frameMessage(SAY_HI),
+      },
+      response: { ...response, headers: [['content-type', 'application/grpc']], body: frameMessage(SAID_HI), trailers: [['grpc-status', '0']] },
+    });
+    await archive.save(file);
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('replays h2 per host and gRPC calls', async () => {
+    const served = await serve(['--mode', 'replay', '--archive', file, '--ca-dir', join(dir, 'ca')]);
+    try {
+      const h2 = await curlProtocol('https://h2.test/page', served.ports.https, '--http2', served.caFile);
+      expect([h2.version, h2.body.toString()]).toEqual(['2', 'h2 page']);
+      const h1 = await curlProtocol('https://h1.test/page', served.ports.https, '--http2', served.caFile);
+      expect([h1.version, h1.body.toString()]).toEqual(['1.1', 'h1 page']);
+      const client = new grpc.Client(`127.0.0.1:${served.ports.https}`, grpc.credentials.createSsl(await readFile(served.caFile)), {
+        'grpc.ssl_target_name_override': 'grpc.test',
+        'grpc.default_authority': 'grpc.test',
+      });
+      const call = (message: Buffer): Promise<Buffer | grpc.ServiceError> =>
+        new Promise((resolve) =>
+          client.makeUnaryRequest('/recalltest.Echo/Say', (b: Buffer) => b, (b: Buffer) => b, message, (error, reply) =>
+            resolve(error ?? reply!),
+          ),
+        );
+      expect(await call(SAY_HI)).toEqual(SAID_HI);
+      expect(((await call(Buffer.from('0a02686f', 'hex'))) as grpc.ServiceError).code).toBe(grpc.status.NOT_FOUND);
+      client.close();
+    } finally {
+      served.child.kill('SIGTERM');
+    }
+    expect(await served.exited).toBe(0);
+    expect(served.output()).toContain('MISS POST https://grpc.test/recalltest.Echo/Say');
+  });
+
+  it('shows trailers and gRPC messages as hex', async () => {
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, [BIN, 'show', file], (error, out) => (error ? reject(error) : resolve(out))),
+    );
+    expect(stdout).toContain('trailer x-checksum: c0ffee');
+    expect(stdout).toContain('gRPC /recalltest.Echo/Say status 0');
+    expect(stdout).toContain(`> ${SAY_HI.toString('hex')}`);
+    expect(stdout).toContain(`< ${SAID_HI.toString('hex')}`);
+  });
+});
