@@ -273,6 +273,34 @@ describe('WebSocket record and playback', () => {
     expect(page.body.toString()).toBe('hello');
   });
 
+  it('keeps recording bounded per connection while still relaying every frame', async () => {
+    const origin = await startWsOrigin();
+    try {
+      const archive = Archive.create();
+      const webSocket = new WebSocketRecorder({
+        archive,
+        lookup: loopbackLookup,
+        allowLocalUpstreams: true,
+        maxRecordedBytes: 12,
+      });
+      await using http = new HTTPServer({ exchanger: new HTTPClient(), webSocket });
+      const { port } = await http.listen();
+      const client = await connectThroughRecall({ url: `ws://echo.test:${origin.port}/`, recallPort: port });
+      await until(() => client.received.length === 1);
+      client.socket.send('hi');
+      await until(() => client.received.length === 2);
+      client.socket.send('more');
+      await until(() => client.received.length === 3);
+      expect(client.received).toEqual(['welcome', 'echo:hi', 'echo:more']);
+      await closeClient(client.socket);
+      await until(() => archive.exchanges.length === 1);
+      // 'welcome' (7) + 'hi' (2) fit in 12 bytes; 'echo:hi' would not.
+      expect(archive.exchanges[0]!.webSocketMessages!.map((m) => m.data)).toEqual(['welcome', 'hi']);
+    } finally {
+      await origin.close();
+    }
+  });
+
   it('refuses a loopback origin in record mode unless allowLocalUpstreams is set', async () => {
     const origin = await startWsOrigin();
     try {

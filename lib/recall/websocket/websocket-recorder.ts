@@ -26,6 +26,8 @@ export interface WebSocketRecorderOptions extends UpstreamWebSocketOptions, Scru
   archive: Archive;
   /** Most messages kept per connection; later ones are relayed but not recorded. @default 100000 */
   maxMessages?: number;
+  /** Most bytes of message data kept per connection (as stored: base64 for binary). @default 67108864 */
+  maxRecordedBytes?: number;
   logger?: Logger;
 }
 
@@ -112,14 +114,29 @@ export class WebSocketRecorder implements WebSocketExchanger {
     started: Date,
   ): void {
     const messages: HarWebSocketMessage[] = [];
-    const max = this.#options.maxMessages ?? 100_000;
+    const maxMessages = this.#options.maxMessages ?? 100_000;
+    const maxBytes = this.#options.maxRecordedBytes ?? 64 * 1024 * 1024;
+    let bytes = 0;
+    let full = false;
+    // Bounded per connection: a long-lived feed keeps being relayed, but only its beginning is kept.
+    const note = (type: 'send' | 'receive', data: WebSocket.RawData, isBinary: boolean): void => {
+      if (full) return;
+      const message = harMessage(type, data, isBinary);
+      bytes += message.data.length;
+      if (messages.length < maxMessages && bytes <= maxBytes) return void messages.push(message);
+      full = true;
+      this.#logger.warn(
+        { url: urlOf(request), kept: messages.length, maxMessages, maxRecordedBytes: maxBytes },
+        'WebSocket recording full: later frames are relayed but not recorded (raise maxMessages or maxRecordedBytes)',
+      );
+    };
     this.#open.add(client).add(origin);
     client.on('message', (data, isBinary) => {
-      if (messages.length < max) messages.push(harMessage('send', data, isBinary));
+      note('send', data, isBinary);
       if (origin.readyState === WebSocket.OPEN) origin.send(data, { binary: isBinary });
     });
     origin.on('message', (data, isBinary) => {
-      if (messages.length < max) messages.push(harMessage('receive', data, isBinary));
+      note('receive', data, isBinary);
       if (client.readyState === WebSocket.OPEN) client.send(data, { binary: isBinary });
     });
     let recorded = false;
