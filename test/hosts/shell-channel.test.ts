@@ -147,6 +147,12 @@ describe.skipIf(!isRoot).each([
     expect(shell.stdout).toBe((await exec.run(command, options)).stdout);
   });
 
+  it('starts the login shell with the argv[0] sshd gives it (perl), or its path (sh)', async () => {
+    const viaExec = (await exec.run('echo "$0"')).stdout;
+    expect(viaExec).toBe('bash\n');
+    expect((await host.run('echo "$0"')).stdout).toBe(driver === 'perl -e' ? viaExec : '/bin/bash\n');
+  });
+
   it('kills the whole session on timeout and keeps the shell for the next command', async () => {
     const before = await shellPid();
     const marker = `sleep 7${Math.floor(Math.random() * 1e6)}`;
