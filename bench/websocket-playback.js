@@ -6,7 +6,13 @@
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import WebSocket, { WebSocketServer } from 'ws';
-import { Archive, HTTPClient, HTTPServer, PlaybackHTTPClient, WebSocketRecorder } from '../dist/lib/recall/index.js';
+import {
+  Archive,
+  HTTPClient,
+  HTTPServer,
+  PlaybackHTTPClient,
+  WebSocketRecorder,
+} from '../dist/lib/recall/index.js';
 
 const N = Number(process.argv[2] ?? 2000);
 const server = http.createServer();
@@ -16,7 +22,9 @@ await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 const originPort = server.address().port;
 
 async function pingPong(port) {
-  const socket = new WebSocket(`ws://127.0.0.1:${port}/echo`, { headers: { Host: `echo.test:${originPort}` } });
+  const socket = new WebSocket(`ws://127.0.0.1:${port}/echo`, {
+    headers: { Host: `echo.test:${originPort}` },
+  });
   await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
   const latencies = [];
   const t0 = performance.now();
