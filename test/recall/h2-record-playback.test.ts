@@ -171,6 +171,24 @@ describe('HTTP/2 record and playback', () => {
     expect(playback.misses().map((m) => m.url)).toEqual([`${h2Url}/never`]);
   });
 
+  it('takes the protocol of the mapped name for a client that sends no SNI', async () => {
+    const archive = await Archive.load(join(dir, 'h2.har'));
+    await using server = new HTTPSServer({
+      exchanger: new PlaybackHTTPClient(archive),
+      certificates: ca,
+      protocols: new ArchivedProtocols(archive),
+      nameMap: { nameForAddress: (ip) => (ip === '127.0.0.1' ? 'h2.test' : undefined) },
+    });
+    const { port } = await server.listen();
+    // curl sends no SNI to an address; the Host header names the recorded host.
+    const page = await curlProtocol(`https://127.0.0.1:${port}/page`, port, '--http2', caFile, [
+      '-k',
+      '-H',
+      `Host: h2.test:${h2Origin.port}`,
+    ]);
+    expect([page.version, page.status, page.body.toString()]).toEqual(['2', 200, 'h2 page /page']);
+  });
+
   it('recycles an HTTP/2 session after maxStreamsPerSession streams: GOAWAY, and a new session carries on', async () => {
     const archive = await Archive.load(join(dir, 'h2.har'));
     await using server = new HTTPSServer({

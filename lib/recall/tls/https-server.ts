@@ -151,7 +151,8 @@ export class HTTPSServer {
       isServer: true,
       secureContext,
       ALPNCallback: ({ servername, protocols: offered }) =>
-        answerAlpn(protocols.chosen(servername ?? defaultName), offered),
+        // `servername` is false, not undefined, when the client sent no SNI.
+        answerAlpn(protocols.chosen(servername || defaultName), offered),
       SNICallback: (servername, callback) => {
         source.secureContextFor(servername.toLowerCase()).then(
           (context) => callback(null, context),
