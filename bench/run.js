@@ -27,7 +27,14 @@ const LOAD = '1';
 const config = {
   http: { loadCore: LOAD, rounds: 3, durationSec: 2, connections: [1, 8, 32] },
   mint: { loadCore: LOAD, count: 100 },
-  serve: { loadCore: LOAD, serverCore: SERVER, rounds: 3, durationSec: 2, connections: [1, 8, 32], count: 100 },
+  serve: {
+    loadCore: LOAD,
+    serverCore: SERVER,
+    rounds: 3,
+    durationSec: 2,
+    connections: [1, 8, 32],
+    count: 100,
+  },
   record: { loadCore: LOAD, serverCore: SERVER, rounds: 3, durationSec: 2, connections: [1, 8] },
   dns: { loadCore: LOAD, serverCore: SERVER, names: 1000, rounds: 3, durationSec: 3 },
   ssh: { loadCore: LOAD, count: 200, maxMs: 75_000 },
@@ -40,6 +47,8 @@ const config = {
 const only = process.env.BENCH_ONLY?.split(',');
 
 const started = Date.now();
+// The machine's load around the run: other work on a shared 2-core machine moves every number.
+const loadAtStart = os.loadavg().map((n) => Number(n.toFixed(2)));
 const log = (area) => (message) =>
   process.stderr.write(
     `[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${area}: ${message}\n`,
@@ -115,8 +124,11 @@ try {
       await bench('http', 'HTTP and HTTPS playback vs mitmproxy replay and nginx', 240_000, (l) =>
         runHttpPlayback({ site, config, log: l }),
       );
-      await bench('serve', '`recall serve` and the test_RecallServer stack as users run them, vs nginx', 300_000, (l) =>
-        runServe({ site, dir, config, log: l }),
+      await bench(
+        'serve',
+        '`recall serve` and the test_RecallServer stack as users run them, vs nginx',
+        300_000,
+        (l) => runServe({ site, dir, config, log: l }),
       );
       await bench('mint', 'certificate minting for new host names', 90_000, (l) =>
         runCertMinting({ site, config, log: l }),
@@ -169,6 +181,7 @@ try {
 }
 
 const machine = {
+  loadAverage: { start: loadAtStart, end: os.loadavg().map((n) => Number(n.toFixed(2))) },
   cpu: os.cpus()[0]?.model.replace(/\s+/g, ' ').trim(),
   cores: os.cpus().length,
   memoryGB: Math.round(os.totalmem() / 2 ** 30),

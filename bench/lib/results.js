@@ -23,6 +23,11 @@ export function formatResults({ date, seconds, machine, peers, config, results }
     'number: `bench/README.md`. Raw numbers: `bench/results.json`.',
     '',
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGB} GB, ${machine.os}, Linux ${machine.kernel}, Node ${machine.node}.`,
+    ...(machine.loadAverage
+      ? [
+          `Load average (1, 5, 15 min) at start ${machine.loadAverage.start.join(', ')}, at end ${machine.loadAverage.end.join(', ')}.`,
+        ]
+      : []),
     `Peers: ${Object.entries(peers)
       .map(([p, v]) => `${p} ${v}`)
       .join(', ')}.`,
