@@ -58,3 +58,4 @@ export * from './http2/upstream-protocol-probe.js';
 export * from './http2/h2-upstream-client.js';
 export * from './grpc/grpc-playback-client.js';
 export { grpcCallOf, type GrpcCallRecord } from './grpc/grpc-call-record.js';
+export { grpcTextFromProto, type GrpcMessageText } from './grpc/grpc-proto-text.js';

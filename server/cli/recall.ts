@@ -22,6 +22,8 @@ import {
   CertificateAuthority,
   GrpcPlaybackClient,
   grpcCallOf,
+  grpcTextFromProto,
+  type GrpcMessageText,
   H2UpstreamClient,
   UpstreamProtocolProbe,
   type ProtocolChoice,
@@ -101,7 +103,7 @@ function bodyText(exchange: RecordedExchange, which: 'request' | 'response'): st
   return label ? `${label}\n${body}` : body;
 }
 
-function show(exchange: RecordedExchange): void {
+function show(exchange: RecordedExchange, grpcText?: GrpcMessageText): void {
   const { request, response } = exchange;
   out(printable(`${request.method} ${urlOf(request)} HTTP/${request.httpVersion}`));
   for (const [n, v] of request.headers) out(printable(`${n}: ${v}`));
@@ -115,8 +117,16 @@ function show(exchange: RecordedExchange): void {
   if (grpc) {
     // gRPC messages as hex, one line each: > sent by the client, < sent by the server.
     out(`gRPC ${grpc.method} status ${grpc.status ?? 'none'}${grpc.trailersOnly ? ' (trailers-only)' : ''}`);
-    for (const m of grpc.requestMessages) out(`> ${Buffer.from(m, 'base64').toString('hex')}`);
-    for (const m of grpc.responseMessages) out(`< ${Buffer.from(m, 'base64').toString('hex')}`);
+    const lines = (messages: string[], mark: string, direction: 'request' | 'response'): void => {
+      for (const m of messages) {
+        const bytes = Buffer.from(m, 'base64');
+        out(`${mark} ${bytes.toString('hex')}`);
+        const text = grpcText?.(grpc.method, direction, bytes);
+        if (text !== undefined) out(printable(`  ${text}`));
+      }
+    };
+    lines(grpc.requestMessages, '>', 'request');
+    lines(grpc.responseMessages, '<', 'response');
   }
   out('-'.repeat(72));
 }
@@ -284,10 +294,15 @@ withFilters(
 );
 
 withFilters(
-  program.command('show').description('print entries with headers and bodies').argument('<archive>'),
+  program
+    .command('show')
+    .description('print entries with headers and bodies')
+    .argument('<archive>')
+    .option('--proto <file>', 'also print gRPC messages as text, decoded with this .proto'),
 ).action(
-  run(async (file: string, filter: ExchangeFilter) => {
-    for (const exchange of (await selected(file, filter)).exchanges) show(exchange);
+  run(async (file: string, filter: ExchangeFilter & { proto?: string }) => {
+    const grpcText = filter.proto ? grpcTextFromProto(filter.proto) : undefined;
+    for (const exchange of (await selected(file, filter)).exchanges) show(exchange, grpcText);
   }),
 );
 

@@ -13,6 +13,7 @@ import { startRecallServe as serve } from '../helpers/recall-serve.js';
 import { curlProtocol } from './h2-fixtures.js';
 
 const BIN = fileURLToPath(new URL('../../bin/recall.js', import.meta.url));
+const PROTO = fileURLToPath(new URL('../fixtures/grpc/echo.proto', import.meta.url));
 const SAY_HI = Buffer.from('0a026869', 'hex'); // recalltest.Note { text: "hi" }
 const SAID_HI = Buffer.from('0a07736169642068691001', 'hex'); // { text: "said hi", number: 1 }
 
@@ -95,5 +96,21 @@ describe('recall command with HTTP/2 and gRPC', () => {
     expect(stdout).toContain('gRPC /recalltest.Echo/Say status 0');
     expect(stdout).toContain(`> ${SAY_HI.toString('hex')}`);
     expect(stdout).toContain(`< ${SAID_HI.toString('hex')}`);
+  });
+
+  it('shows gRPC messages as text with --proto, and refuses a .proto it cannot load in one line', async () => {
+    const run = (args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+        execFile(process.execPath, [BIN, ...args], (error, stdout, stderr) =>
+          resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+        ),
+      );
+    const shown = await run(['show', file, '--proto', PROTO]);
+    expect(shown.stdout).toContain(`> ${SAY_HI.toString('hex')}\n  {"text":"hi"}`);
+    expect(shown.stdout).toContain(`< ${SAID_HI.toString('hex')}\n  {"text":"said hi","number":1}`);
+    const bad = await run(['show', file, '--proto', join(dir, 'missing.proto')]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toContain(`cannot load the .proto ${join(dir, 'missing.proto')}`);
   });
 });
