@@ -189,6 +189,34 @@ describe('HTTP/2 record and playback', () => {
     expect([page.version, page.status, page.body.toString()]).toEqual(['2', 200, 'h2 page /page']);
   });
 
+  it('lets an h2 stream in flight finish, and records it, when the server closes', async () => {
+    const slow = await startH2Origin(labCa.issue('slow.test'), (stream) => {
+      setTimeout(() => {
+        stream.respond({ ':status': 200, 'content-type': 'text/plain' });
+        stream.end('worth the wait');
+      }, 400);
+    });
+    const archive = Archive.create();
+    const upstream = { extraCAs: [labCa.pem], lookup: loopbackLookup, allowLocalUpstreams: true };
+    const probe = new UpstreamProtocolProbe({ ...upstream, archive, portOf: () => slow.port });
+    const recorder = new ArchivingHTTPClient(
+      new H2UpstreamClient({ ...upstream, inner: new HTTPClient(upstream), protocols: probe }),
+      { archive },
+    );
+    const server = new HTTPSServer({ exchanger: recorder, certificates: ca, protocols: probe });
+    const { port } = await server.listen();
+    const session = h2Session('slow.test', port, ca.rootCertificatePem);
+    const answer = h2Request(session, { ':path': '/wait', ':authority': `slow.test:${slow.port}` });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const closed = server.close();
+    expect((await answer).body.toString()).toBe('worth the wait');
+    await closed;
+    expect(archive.exchanges.map((e) => e.request.target)).toEqual(['/wait']);
+    session.destroy();
+    await recorder.close();
+    await slow.close();
+  });
+
   it('recycles an HTTP/2 session after maxStreamsPerSession streams: GOAWAY, and a new session carries on', async () => {
     const archive = await Archive.load(join(dir, 'h2.har'));
     await using server = new HTTPSServer({

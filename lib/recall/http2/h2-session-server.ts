@@ -57,8 +57,15 @@ export class H2SessionServer {
     return this.#sessions.size;
   }
 
-  /** Tells every session to go away: streams in flight finish, no new ones start. */
-  goAway(): void {
-    for (const session of this.#sessions) session.close();
+  /**
+   * Tells every session to go away (GOAWAY: no new streams) and waits until the streams in flight finished and the
+   * sessions closed, at most `timeoutMs`.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    if (this.#sessions.size === 0) return;
+    const closed = [...this.#sessions].map((session) => new Promise((resolve) => session.close(() => resolve(undefined))));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(closed), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
   }
 }

@@ -71,6 +71,7 @@ export class HTTPSServer {
   readonly #logger: Logger;
   readonly #gate: SourceGate;
   readonly #h2: H2SessionServer;
+  #closing = false;
   readonly #webSocket: WebSocketExchanger | undefined;
 
   constructor(options: HTTPSServerOptions) {
@@ -143,7 +144,7 @@ export class HTTPSServer {
       const name = (await peekServerName(socket, this.#options.handshakeTimeoutMs ?? 10_000)) ?? defaultName;
       await protocols.prepare(name);
     }
-    if (socket.destroyed || this.#lifecycle.closed) {
+    if (socket.destroyed || this.#lifecycle.closed || this.#closing) {
       socket.destroy();
       return;
     }
@@ -196,8 +197,10 @@ export class HTTPSServer {
    * Does not close the exchanger.
    */
   async close(): Promise<void> {
+    this.#closing = true;
     await this.#webSocket?.close();
-    this.#h2.goAway();
+    // HTTP/2 streams are not counted per connection like HTTP/1.1 requests: their sessions are drained first.
+    await this.#h2.drain(this.#options.drainTimeoutMs ?? 5000);
     await this.#lifecycle.close(this.#options.drainTimeoutMs);
   }
 
