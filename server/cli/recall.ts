@@ -219,9 +219,10 @@ async function serve(options: ServeOptions): Promise<void> {
     out(`saved ${archive.size} exchanges and ${archive.recall.dns.length} DNS answers to ${archiveFile}`);
   }
   if (playback) {
-    out(
-      `served ${playback.hits} from the archive, ${playback.missCount} misses, ${playback.unused().length} unused`,
-    );
+    // gRPC calls are answered and counted by the gRPC client; the HTTP matcher never sees them.
+    const grpc = exchanger instanceof GrpcPlaybackClient ? exchanger : undefined;
+    const unused = playback.unused().filter((e) => !grpc || grpcCallOf(e) === undefined).length + (grpc?.unused().length ?? 0);
+    out(`served ${playback.hits + (grpc?.hits ?? 0)} from the archive, ${playback.missCount} misses, ${unused} unused`);
     for (const line of playback.missSummary()) out(printable(line)); // a device chose these URLs
     for (const line of player?.mismatchSummary() ?? []) out(printable(line));
   }

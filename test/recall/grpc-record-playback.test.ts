@@ -181,14 +181,16 @@ describe('gRPC record and playback', () => {
     origin.server.forceShutdown();
     const archive = await Archive.load(join(dir, 'grpc.har'));
     const playback = new PlaybackHTTPClient(archive);
+    const grpcPlayback = new GrpcPlaybackClient(playback);
     await using server = new HTTPSServer({
-      exchanger: new GrpcPlaybackClient(playback),
+      exchanger: grpcPlayback,
       certificates: ca,
       protocols: new ArchivedProtocols(archive),
     });
     const { port } = await server.listen();
     const client = clientVia(port, origin.port, ca.rootCertificatePem);
     expect(await exercise(client)).toEqual(EXPECTED);
+    expect([grpcPlayback.hits, grpcPlayback.unused()]).toEqual([7, []]);
 
     // Misses: an unknown message of a recorded method, and a method never recorded.
     const notFound = await say(client, { text: 'never said', number: 0 }).catch((error: grpc.ServiceError) => error);

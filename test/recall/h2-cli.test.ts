@@ -86,6 +86,8 @@ describe('recall command with HTTP/2 and gRPC', () => {
     }
     expect(await served.exited).toBe(0);
     expect(served.output()).toContain('MISS POST https://grpc.test/recalltest.Echo/Say');
+    // h2.test/page, h1.test/page and the gRPC call answered; the one miss is the unrecorded gRPC message.
+    expect(served.output()).toContain('served 3 from the archive, 1 misses, 0 unused');
   });
 
   it('shows trailers and gRPC messages as hex', async () => {

@@ -33,6 +33,8 @@ export class GrpcPlaybackClient implements HttpExchanger {
   readonly #calls = new Map<string, RecordedCall[]>();
   /** How many calls were answered per unary message or per streaming method: the next recording to serve. */
   readonly #served = new Map<string, number>();
+  readonly #used = new Set<RecordedExchange>();
+  #hits = 0;
   readonly #logger: Logger;
 
   constructor(inner: PlaybackHTTPClient, options: { logger?: Logger } = {}) {
@@ -79,7 +81,10 @@ export class GrpcPlaybackClient implements HttpExchanger {
     const servedKey = same.length > 0 ? `${key} ${unary!.toString('base64')}` : key;
     const index = this.#served.get(servedKey) ?? 0;
     this.#served.set(servedKey, index + 1);
-    const { response } = candidates[Math.min(index, candidates.length - 1)]!.exchange;
+    const { exchange } = candidates[Math.min(index, candidates.length - 1)]!;
+    const { response } = exchange;
+    this.#used.add(exchange);
+    this.#hits++;
     this.#logger.debug({ method: request.target, recording: index }, 'gRPC HIT');
     const trailers = response.trailers;
     return {
@@ -108,6 +113,22 @@ export class GrpcPlaybackClient implements HttpExchanger {
       ],
       body: bodyOf(Buffer.alloc(0)),
     };
+  }
+
+  /** gRPC calls answered from the archive (the inner client counts the other requests). */
+  get hits(): number {
+    return this.#hits;
+  }
+
+  /** Recorded gRPC calls no call has used yet (since the last `reset`). */
+  unused(): RecordedExchange[] {
+    return [...this.#calls.values()].flat().map((c) => c.exchange).filter((e) => !this.#used.has(e));
+  }
+
+  /** Rewinds the recorded order of identical calls and streams (a new iteration). */
+  reset(): void {
+    this.#served.clear();
+    this.#used.clear();
   }
 
   async close(): Promise<void> {
