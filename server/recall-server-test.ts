@@ -89,6 +89,8 @@ export abstract class RecallServerTest<A extends RecallServerArgs = RecallServer
     // The servers call through these, so a subclass may swap its clients between iterations (record, then play back).
     const resolver: DnsResolver = { resolve: (question, options) => this.#dns().resolve(question, options) };
     const exchanger: HttpExchanger = { exchange: (request, options) => this.#http().exchange(request, options), close: async () => {} };
+    // The playback client's archive, seen through the wrapper: HTTPSServer makes its hosts' certificates before listening.
+    Object.defineProperty(exchanger, 'archive', { get: () => (this.httpClient as { archive?: unknown } | undefined)?.archive });
 
     // Under REDIRECT a socket's local address is ours: conntrack still knows where the device was going.
     const destinations = new OriginalDestinationLookup(logger);

@@ -3,8 +3,9 @@
 //   replay: HTTPServer and HTTPSServer answering from two archives (PlaybackHTTPClient), certificates from the CA
 //   record: HTTPServer recording through ArchivingHTTPClient(HTTPClient) to 127.0.0.1, whatever the Host names
 //   dns:    DNSServer answering from recorded answers (PlaybackDNSClient)
-//   fixture: replay as test_RecallServer wires it: its servers with a job's logger (debug level, the level files
-//            under options.logDir), so the fixture's logging cost is measured as a job pays it
+//   fixture: replay as test_RecallServer wires it: its servers and its playback client with a job's logger (debug
+//            level, the level files under options.logDir: a HIT line per request), so the fixture's logging cost
+//            is measured as a job pays it
 // Prints `READY {json with the ports}` on stdout and runs until SIGTERM.
 import { readFileSync } from 'node:fs';
 import {
@@ -29,12 +30,12 @@ if (options.mode === 'replay' || options.mode === 'fixture') {
   const logger = files && createLogger(files.streams, { test: 'test_RecallServer' });
   const ca = await CertificateAuthority.open('/O=Recall Bench/CN=Recall Bench Root', { dir: options.caDir });
   const http = new HTTPServer({
-    exchanger: new PlaybackHTTPClient(await Archive.load(options.httpArchive)),
+    exchanger: new PlaybackHTTPClient(await Archive.load(options.httpArchive), { logger }),
     port: 0,
     logger,
   });
   const https = new HTTPSServer({
-    exchanger: new PlaybackHTTPClient(await Archive.load(options.httpsArchive)),
+    exchanger: new PlaybackHTTPClient(await Archive.load(options.httpsArchive), { logger }),
     certificates: ca,
     port: 0,
     logger,
