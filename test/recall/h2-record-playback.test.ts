@@ -190,13 +190,17 @@ describe('HTTP/2 record and playback', () => {
   });
 
   it('lets an h2 stream in flight finish, and records it, when the server closes', async () => {
+    let reached: () => void = () => undefined;
+    const upstreamReached = new Promise<void>((resolve) => (reached = resolve));
     const slow = await startH2Origin(labCa.issue('slow.test'), (stream) => {
+      reached();
       setTimeout(() => {
         stream.respond({ ':status': 200, 'content-type': 'text/plain' });
         stream.end('worth the wait');
       }, 400);
     });
     const archive = Archive.create();
+    await archive.journalTo(join(dir, 'slow.har'));
     const upstream = { extraCAs: [labCa.pem], lookup: loopbackLookup, allowLocalUpstreams: true };
     const probe = new UpstreamProtocolProbe({ ...upstream, archive, portOf: () => slow.port });
     const recorder = new ArchivingHTTPClient(
@@ -207,11 +211,14 @@ describe('HTTP/2 record and playback', () => {
     const { port } = await server.listen();
     const session = h2Session('slow.test', port, ca.rootCertificatePem);
     const answer = h2Request(session, { ':path': '/wait', ':authority': `slow.test:${slow.port}` });
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await upstreamReached; // the exchange is in flight: Recall asked the origin
     const closed = server.close();
     expect((await answer).body.toString()).toBe('worth the wait');
     await closed;
     expect(archive.exchanges.map((e) => e.request.target)).toEqual(['/wait']);
+    // The journal (what a killed recording leaves) has the protocol too.
+    await archive.journal?.close();
+    expect((await Archive.load(join(dir, 'slow.har.journal'))).recall.alpn).toEqual({ 'slow.test': 'h2' });
     session.destroy();
     await recorder.close();
     await slow.close();

@@ -15,6 +15,7 @@ import { silentLogger } from '../../logging.js';
 import { RecallError, RECALL_ERROR_CODES } from '../errors.js';
 import type { RecallLogExtension, RecordedExchange } from './archive-types.js';
 import type { RecordedDnsAnswer } from '../dns/dns-types.js';
+import type { AlpnProtocol } from './archive-types.js';
 import { exchangeToHarEntry } from './archive-codec.js';
 import { ARCHIVE_FILE_MODE } from './archive-writer.js';
 
@@ -100,6 +101,11 @@ export class ArchiveJournal {
     return this.#append(`${JSON.stringify({ dns: answer })}\n`);
   }
 
+  /** Appends the protocol a host's real server chose (`log._recall.alpn`); never rejects, like `appendExchange`. */
+  appendAlpn(host: string, protocol: AlpnProtocol): Promise<void> {
+    return this.#append(`${JSON.stringify({ alpn: { host, protocol } })}\n`);
+  }
+
   #append(line: string): Promise<void> {
     const data = Buffer.from(line, 'utf8');
     this.#tail = this.#tail.then(async () => {
@@ -176,6 +182,11 @@ export async function readJournal(
       recall = { ...(value.recall as Omit<RecallLogExtension, 'dns'>), dns: [] };
     } else if (value.entry !== undefined) onEntry(value.entry, entries++);
     else if (value.dns !== undefined) recall.dns.push(value.dns as RecordedDnsAnswer);
+    else if (value.alpn !== undefined) {
+      const { host, protocol } = value.alpn as { host?: unknown; protocol?: unknown };
+      // Checked like the rest of log._recall when the journal is loaded (archive-validate.ts).
+      if (typeof host === 'string') recall.alpn = { ...recall.alpn, [host]: protocol as AlpnProtocol };
+    }
   }
   if (!recall)
     throw new RecallError(

@@ -52,6 +52,7 @@ export class UpstreamProtocolProbe implements ProtocolChoice {
         (protocol) => {
           const recall = this.#options.archive.recall;
           recall.alpn = { ...recall.alpn, [name]: protocol };
+          void this.#options.archive.journal?.appendAlpn(name, protocol); // a killed recording keeps it too
         },
         (error: unknown) => {
           this.#logger.warn({ err: error, host: name }, 'cannot learn the protocol of the real server: http/1.1');
