@@ -94,7 +94,7 @@ export async function runH2Playback({ dir, config, log }) {
   const nginx = await startH2Nginx({ dir: root, docroot, core: serverCore });
   const ours = startPinned(serverCore, process.execPath, [SERVER_SCRIPT, JSON.stringify({ archive: archiveFile, dir: root })]);
   try {
-    const oursPort = Number((await ours.waitFor(/^READY (\d+)$/m, 20_000))[1]);
+    const oursPort = Number((await ours.waitFor(/^READY (\d+) /m, 20_000))[1]);
     const targets = [
       { server: 'ours', port: oursPort },
       { server: 'nginx', port: nginx.port },

@@ -13,6 +13,7 @@ import { runCertMinting } from './cert-minting.js';
 import { runDnsPlayback } from './dns-playback.js';
 import { runHttpPlayback } from './http-playback.js';
 import { runH2Playback } from './h2-playback.js';
+import { runGrpcPlayback } from './grpc-playback.js';
 import { runScaling, runSsh, withLab } from './lab-benches.js';
 import { runPackageInstall } from './package-install.js';
 import { ensurePeers } from './lib/peers.js';
@@ -28,6 +29,7 @@ const LOAD = '1';
 const config = {
   http: { loadCore: LOAD, rounds: 3, durationSec: 2, connections: [1, 8, 32] },
   h2: { loadCore: LOAD, serverCore: SERVER, rounds: 3, durationSec: 2, streams: [1, 8, 32] },
+  grpc: { loadCore: LOAD, serverCore: SERVER, rounds: 3, durationSec: 2, concurrency: [1, 8] },
   mint: { loadCore: LOAD, count: 100 },
   serve: {
     loadCore: LOAD,
@@ -151,6 +153,9 @@ try {
   }
   await bench('h2', 'HTTP/2 playback vs nginx h2 (h2load)', 120_000, (l) =>
     runH2Playback({ dir, config, log: l }),
+  );
+  await bench('grpc', 'gRPC unary playback vs the live grpc-js server', 120_000, (l) =>
+    runGrpcPlayback({ dir, config, log: l }),
   );
   await bench('dns', 'DNS playback vs dnsmasq', 90_000, (l) => runDnsPlayback({ dir, config, log: l }));
   await bench('archive', 'archive load time and memory', 240_000, (l) =>
