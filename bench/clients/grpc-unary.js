@@ -2,6 +2,7 @@
 // /recalltest.Echo/Say in flight for DURATION seconds (raw message bytes, no codegen). Prints one JSON line:
 // { calls, errors, callsPerSec, p50Ms, p99Ms }.
 import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 
 const { port, authority, caFile, durationSec, concurrency, message } = JSON.parse(process.argv[2]);
