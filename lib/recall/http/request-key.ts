@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { RecordedRequest } from '../archive/archive-types.js';
+import { JsonIgnorePaths } from '../json-ignore-paths.js';
 import { headerValue } from './http-headers.js';
 
 /** Client headers that change between runs of the same page, so they never take part in matching. */
@@ -78,36 +79,10 @@ export type MatchField = (typeof MATCH_FIELDS)[number];
 /** The compared form of one request. `body` is a digest; `bodyPreview` is for miss reports only. */
 export type RequestKey = Record<MatchField, string> & { bodyPreview: string };
 
-function deletePath(value: unknown, keys: readonly string[]): void {
-  if (typeof value !== 'object' || value === null || keys.length === 0) return;
-  const [key, ...rest] = keys as [string, ...string[]];
-  const record = value as Record<string, unknown>;
-  const names = key === '*' ? Object.keys(record) : Object.hasOwn(record, key) ? [key] : [];
-  for (const name of names) {
-    if (rest.length === 0) {
-      if (Array.isArray(record)) record[Number(name)] = null;
-      else delete record[name];
-    } else deletePath(record[name], rest);
-  }
-}
-
-/** JSON with object keys sorted, so key order in a body does not decide a match. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (typeof value === 'object' && value !== null) {
-    const record = value as Record<string, unknown>;
-    return `{${Object.keys(record)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson(record[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
 export class RequestKeyMaker {
   readonly #ignoreQuery: Set<string>;
   readonly #ignoreHeaders: Set<string>;
-  readonly #jsonPaths: string[][];
+  readonly #jsonPaths: JsonIgnorePaths;
 
   constructor(rules: MatchRules = {}) {
     this.#ignoreQuery = new Set(rules.ignoreQueryParams ?? []);
@@ -115,12 +90,7 @@ export class RequestKeyMaker {
       ...VOLATILE_HEADERS,
       ...(rules.ignoreHeaders ?? []).map((h) => h.toLowerCase()),
     ]);
-    this.#jsonPaths = (rules.ignoreJsonBodyPaths ?? []).map((p) =>
-      p
-        .replace(/^\$\.?/, '')
-        .split('.')
-        .filter(Boolean),
-    );
+    this.#jsonPaths = new JsonIgnorePaths(rules.ignoreJsonBodyPaths);
   }
 
   #headerMatters(lower: string): boolean {
@@ -146,15 +116,10 @@ export class RequestKeyMaker {
 
   #body(request: RecordedRequest): { text: string; bytes: Buffer } {
     const type = headerValue(request.headers, 'content-type') ?? '';
-    if (this.#jsonPaths.length > 0 && request.body.length > 0 && /json/i.test(type)) {
-      try {
-        const value: unknown = JSON.parse(request.body.toString('utf8'));
-        for (const path of this.#jsonPaths) deletePath(value, path);
-        const text = canonicalJson(value);
-        return { text, bytes: Buffer.from(text) };
-      } catch {
-        // Not JSON after all: compared byte for byte.
-      }
+    if (!this.#jsonPaths.isEmpty && request.body.length > 0 && /json/i.test(type)) {
+      const text = this.#jsonPaths.comparable(request.body.toString('utf8'));
+      // Not JSON after all: compared byte for byte.
+      if (text !== undefined) return { text, bytes: Buffer.from(text) };
     }
     return { text: request.body.toString('utf8'), bytes: request.body };
   }

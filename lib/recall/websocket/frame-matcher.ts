@@ -4,6 +4,7 @@
  * with those paths removed from both, so a frame carrying a fresh id or timestamp still matches.
  */
 import type { HarWebSocketMessage } from '../archive/archive-types.js';
+import { JsonIgnorePaths } from '../json-ignore-paths.js';
 
 export interface FrameMatchRules {
   /**
@@ -13,50 +14,11 @@ export interface FrameMatchRules {
   ignoreJsonPaths?: string[];
 }
 
-function deletePath(value: unknown, keys: readonly string[]): void {
-  if (typeof value !== 'object' || value === null || keys.length === 0) return;
-  const [key, ...rest] = keys as [string, ...string[]];
-  const record = value as Record<string, unknown>;
-  const names = key === '*' ? Object.keys(record) : Object.hasOwn(record, key) ? [key] : [];
-  for (const name of names) {
-    if (rest.length > 0) deletePath(record[name], rest);
-    else if (Array.isArray(record)) record[Number(name)] = null;
-    else delete record[name];
-  }
-}
-
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (typeof value === 'object' && value !== null) {
-    const record = value as Record<string, unknown>;
-    return `{${Object.keys(record)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical(record[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
 export class FrameMatcher {
-  readonly #paths: string[][];
+  readonly #paths: JsonIgnorePaths;
 
   constructor(rules: FrameMatchRules = {}) {
-    this.#paths = (rules.ignoreJsonPaths ?? []).map((p) =>
-      p
-        .replace(/^\$\.?/, '')
-        .split('.')
-        .filter(Boolean),
-    );
-  }
-
-  #comparable(text: string): string | undefined {
-    try {
-      const value: unknown = JSON.parse(text);
-      for (const path of this.#paths) deletePath(value, path);
-      return canonical(value);
-    } catch {
-      return undefined;
-    }
+    this.#paths = new JsonIgnorePaths(rules.ignoreJsonPaths);
   }
 
   /** True when the client's frame (`data`, binary or text) is the recorded `expected` one. */
@@ -65,8 +27,8 @@ export class FrameMatcher {
     if (isBinary) return data.equals(Buffer.from(expected.data, 'base64'));
     const text = data.toString('utf8');
     if (text === expected.data) return true;
-    if (this.#paths.length === 0) return false;
-    const received = this.#comparable(text);
-    return received !== undefined && received === this.#comparable(expected.data);
+    if (this.#paths.isEmpty) return false;
+    const received = this.#paths.comparable(text);
+    return received !== undefined && received === this.#paths.comparable(expected.data);
   }
 }
