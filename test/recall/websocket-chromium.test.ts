@@ -2,12 +2,10 @@
 // carrying a fresh random id): recorded through Recall's HTTPS server from a real `ws` origin, then played back
 // with the origin stopped. The page shows the same frames both times; the JSON frame matches by ignoring `id`.
 // Loopback: the host maps to Recall with --host-resolver-rules, and Recall's leaf key is trusted by its SPKI hash.
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import tls from 'node:tls';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Archive,
@@ -22,6 +20,7 @@ import {
   type HttpExchanger,
   type WebSocketExchanger,
 } from '../../lib/recall/index.js';
+import { launchChromium, spkiHash } from '../helpers/chromium.js';
 import { createTestCa, loopbackLookup, type TestCa } from './http-fixtures.js';
 import { startWsOrigin, until, type WsOrigin } from './websocket-fixtures.js';
 
@@ -41,18 +40,6 @@ ws.onmessage = (event) => {
 };
 ws.onerror = () => { document.getElementById('state').textContent = 'error'; };
 </script></body></html>`;
-
-/** base64 SHA-256 of the server's public key, as --ignore-certificate-errors-spki-list takes it. */
-async function spkiHash(port: number, servername: string): Promise<string> {
-  const socket = tls.connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false });
-  try {
-    await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
-    const der = socket.getPeerX509Certificate()!.publicKey.export({ type: 'spki', format: 'der' });
-    return createHash('sha256').update(der).digest('base64');
-  } finally {
-    socket.destroy();
-  }
-}
 
 describe('Chromium WebSocket page recorded and played back', () => {
   let dir: string;
@@ -83,21 +70,10 @@ describe('Chromium WebSocket page recorded and played back', () => {
     await using https = new HTTPSServer({ exchanger, certificates: ca, webSocket });
     const { port } = await https.listen();
     await browser?.close();
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        `--host-resolver-rules=MAP ticker.test:${origin.port} 127.0.0.1:${port}`,
-        `--ignore-certificate-errors-spki-list=${await spkiHash(port, 'ticker.test')}`,
-      ],
-    });
+    browser = await launchChromium([
+      `--host-resolver-rules=MAP ticker.test:${origin.port} 127.0.0.1:${port}`,
+      `--ignore-certificate-errors-spki-list=${await spkiHash(port, 'ticker.test')}`,
+    ]);
     const page = await browser.newPage();
     await page.goto(`https://ticker.test:${origin.port}/`, { waitUntil: 'load' });
     await page
