@@ -12,6 +12,19 @@ import { connectRedis } from '../../server/scheduler/redis-connection.js';
 import { repoRoot, runCli } from '../helpers/cli.js';
 import { inventoryYaml, touchControl, waitFor } from './harness.js';
 
+/** Pids of the processes whose command line mentions `text`. */
+function processesMentioning(text: string): string[] {
+  return readdirSync('/proc')
+    .filter((pid) => /^\d+$/.test(pid))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text);
+      } catch {
+        return false; // the process ended while we looked
+      }
+    });
+}
+
 describe('the embedded Redis', () => {
   let dir: string;
   let state: string;
@@ -24,6 +37,8 @@ describe('the embedded Redis', () => {
   });
   afterAll(async () => {
     if (await answers()) await connectRedis(`unix://${socket()}`).then((r) => r.call('SHUTDOWN').catch(() => {}));
+    // Whatever a failed or slow test left running under this folder goes too (a probe can time out under load).
+    for (const pid of processesMentioning(dir)) process.kill(Number(pid), 'SIGKILL');
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -53,16 +68,7 @@ describe('the embedded Redis', () => {
   it('starts one server when several users find none at the same moment', async () => {
     const raceState = join(dir, 'race');
     const raceSocket = join(raceState, 'redis', 'redis.sock');
-    const servers = () =>
-      readdirSync('/proc')
-        .filter((pid) => /^\d+$/.test(pid))
-        .filter((pid) => {
-          try {
-            return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(raceSocket);
-          } catch {
-            return false; // the process ended while we looked
-          }
-        });
+    const servers = () => processesMentioning(raceSocket);
     const users = await Promise.all([1, 2, 3, 4].map(() => resolveRedis(undefined, raceState)));
     try {
       expect(servers()).toHaveLength(1);
