@@ -1,51 +1,25 @@
 // HTTP/2 playback: the page set replayed over h2 by HTTPSServer + PlaybackHTTPClient (the host recorded as h2)
 // and served by nginx (`listen … ssl http2`, the same bytes) as the ceiling; h2load (one client connection, load
 // core) at 1, 8 and 32 concurrent streams, interleaved rounds, medians; p99 from h2load's per-request log.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Archive } from '../dist/lib/recall/index.js';
 import { writePageSet } from './lib/page-set.js';
-import { freePort, runPinned, startPinned, waitForTcp } from './lib/processes.js';
+import { startNginx } from './lib/nginx.js';
+import { runPinned, startPinned } from './lib/processes.js';
 import { median, percentile, round } from './lib/stats.js';
 
 const SERVER_SCRIPT = new URL('./servers/h2-playback-server.js', import.meta.url).pathname;
 const HOST = 'bench.test';
 const TYPES = { html: 'text/html', js: 'application/javascript', css: 'text/css', json: 'application/json', svg: 'image/svg+xml', png: 'image/png', jpg: 'image/jpeg', ico: 'image/x-icon' };
 
+/** nginx serving the same files over h2, with a throwaway self-signed leaf (h2load does not verify; the TLS work
+ * is the same kind as ours, RSA 2048). */
 async function startH2Nginx({ dir, docroot, core }) {
-  const port = await freePort();
-  const conf = join(dir, 'nginx-h2.conf');
-  // A throwaway self-signed leaf: h2load does not verify, and the TLS work is the same kind as ours (RSA 2048).
   await runPinned(core, 'openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', `/CN=${HOST}`,
     '-keyout', join(dir, 'h2.key'), '-out', join(dir, 'h2.pem')]);
-  writeFileSync(conf, `daemon off;
-master_process off;
-worker_processes 1;
-pid ${join(dir, 'nginx-h2.pid')};
-error_log ${join(dir, 'nginx-h2-error.log')} warn;
-events { worker_connections 1024; }
-http {
-  include /etc/nginx/mime.types;
-  access_log off;
-  client_body_temp_path ${dir};
-  proxy_temp_path ${dir};
-  fastcgi_temp_path ${dir};
-  uwsgi_temp_path ${dir};
-  scgi_temp_path ${dir};
-  keepalive_requests 1000000;
-  http2_max_requests 1000000;
-  server {
-    listen 127.0.0.1:${port} ssl http2;
-    ssl_certificate ${join(dir, 'h2.pem')};
-    ssl_certificate_key ${join(dir, 'h2.key')};
-    ssl_protocols TLSv1.2 TLSv1.3;
-    root ${docroot};
-  }
-}
-`);
-  const handle = startPinned(core, 'nginx', ['-c', conf, '-e', join(dir, 'nginx-h2-error.log')]);
-  await waitForTcp(port);
-  return { handle, port };
+  const nginx = await startNginx({ dir, docroot, certFile: join(dir, 'h2.pem'), keyFile: join(dir, 'h2.key'), core, http2: true });
+  return { handle: nginx.handle, port: nginx.httpsPort };
 }
 
 /** The page set as an archive of h2 exchanges for HOST, the bytes and content types nginx serves. */
