@@ -30,6 +30,20 @@ th{background:#f5f5f5}form{margin-bottom:1em}form label{margin-right:1em}
 .GOOD{color:#1b5e20;font-weight:bold}.FAIL,.ERROR,.ABORT{color:#b71c1c;font-weight:bold}.RUNNING{color:#0d47a1;font-weight:bold}
 .QUEUED,.CANCELLED{color:#555}.muted{color:#777}.warn{color:#b71c1c}`;
 
+/** A table: one header row of `columns`, then `rows` (each a `<tr>`). */
+export function table(id: string, columns: readonly string[], rows: readonly SafeHtml[]): SafeHtml {
+  return html`<table id="${id}">
+    <thead>
+      <tr>
+        ${columns.map((column) => html`<th>${column}</th>`)}
+      </tr>
+    </thead>
+    <tbody>
+      ${rows}
+    </tbody>
+  </table>`;
+}
+
 export function page(title: string, body: SafeHtml): string {
   return html`<!doctype html>
     <html lang="en">

@@ -2,7 +2,7 @@
 import type { HostRecord, JobRecord } from '../scheduler/records.js';
 import { JOB_STATUSES } from '../scheduler/records.js';
 import type { JobFilter } from './job-filter.js';
-import { duration, html, page, type SafeHtml } from './web-page.js';
+import { duration, html, page, table, type SafeHtml } from './web-page.js';
 
 /** Rows the jobs page shows at most; filters narrow the rest down. */
 export const MAX_JOB_ROWS = 500;
@@ -63,26 +63,7 @@ export function jobsPage(
   return page(
     'Jobs',
     html`${form}
-      <table id="jobs">
-        <thead>
-          <tr>
-            <th>id</th>
-            <th>name</th>
-            <th>user</th>
-            <th>status</th>
-            <th>labels</th>
-            <th>devices</th>
-            <th>drone</th>
-            <th>submitted</th>
-            <th>duration</th>
-            <th>reason</th>
-            <th></th>
-          </tr>
-        </thead>
-        <tbody>
-          ${rows}
-        </tbody>
-      </table>`,
+      ${table('jobs', ['id', 'name', 'user', 'status', 'labels', 'devices', 'drone', 'submitted', 'duration', 'reason', ''], rows)}`,
   );
 }
 
@@ -132,23 +113,7 @@ export function jobPage(job: JobRecord, report: ReportLink): string {
         )}
       </table>
       <h2>Attempts</h2>
-      <table id="attempts">
-        <thead>
-          <tr>
-            <th>#</th>
-            <th>drone</th>
-            <th>devices</th>
-            <th>status</th>
-            <th></th>
-            <th>started</th>
-            <th>duration</th>
-            <th>reason</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${attempts}
-        </tbody>
-      </table>`,
+      ${table('attempts', ['#', 'drone', 'devices', 'status', '', 'started', 'duration', 'reason'], attempts)}`,
   );
 }
 
@@ -176,21 +141,7 @@ export function hostsPage(hosts: readonly HostRecord[]): string {
   });
   return page(
     'Devices',
-    html`<table id="hosts">
-      <thead>
-        <tr>
-          <th>device</th>
-          <th>address</th>
-          <th>labels</th>
-          <th>gateway drone</th>
-          <th>lease</th>
-          <th>state</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${rows}
-      </tbody>
-    </table>`,
+    html`${table('hosts', ['device', 'address', 'labels', 'gateway drone', 'lease', 'state'], rows)}`,
   );
 }
 
@@ -210,34 +161,13 @@ export function queuePage(jobs: readonly JobRecord[]): string {
       <td>${job.drone ?? ''}</td>
       <td>${job.reason ?? ''}</td>
     </tr>`;
-  const head = html`<thead>
-    <tr>
-      <th>id</th>
-      <th>name</th>
-      <th>user</th>
-      <th>priority</th>
-      <th>wants</th>
-      <th>devices</th>
-      <th>drone</th>
-      <th>reason</th>
-    </tr>
-  </thead>`;
+  const columns = ['id', 'name', 'user', 'priority', 'wants', 'devices', 'drone', 'reason'];
   return page(
     'Queue',
     html`<h2>Running (${running.length})</h2>
-      <table id="running">
-        ${head}
-        <tbody>
-          ${running.map(row)}
-        </tbody>
-      </table>
+      ${table('running', columns, running.map(row))}
       <h2>Waiting (${waiting.length}), in the order they will run</h2>
-      <table id="waiting">
-        ${head}
-        <tbody>
-          ${waiting.map(row)}
-        </tbody>
-      </table>
+      ${table('waiting', columns, waiting.map(row))}
       <p><a href="/bull/">Bull Board</a> shows BullMQ's own view of the queue.</p>`,
   );
 }
