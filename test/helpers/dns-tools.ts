@@ -82,8 +82,11 @@ export async function dig(port: number, name: string, type: string, ...extra: st
   return { status, flags, answers };
 }
 
-/** Sends one raw datagram and returns the reply, or undefined after `waitMs`. */
-export function udpExchange(port: number, message: Buffer, waitMs = 1000): Promise<Buffer | undefined> {
+/**
+ * Sends one raw datagram to 127.0.0.1:`port` and returns the reply, or undefined after `waitMs`; `localAddress`
+ * picks the source (another 127.x address is another client).
+ */
+export function udpExchange(port: number, message: Buffer, waitMs = 1000, localAddress?: string): Promise<Buffer | undefined> {
   return new Promise((resolve) => {
     const socket = createSocket('udp4');
     const timer = setTimeout(() => {
@@ -95,7 +98,7 @@ export function udpExchange(port: number, message: Buffer, waitMs = 1000): Promi
       socket.close();
       resolve(reply);
     });
-    socket.send(message, port, '127.0.0.1');
+    socket.bind(0, localAddress, () => socket.send(message, port, '127.0.0.1'));
   });
 }
 

@@ -1,11 +1,10 @@
 // DNS over TCP under slow and hostile clients, and the allowed-clients option on UDP and TCP. Before: any byte
 // reset the idle timer and 512 connections in all shut TCP off for everyone.
-import { createSocket } from 'node:dgram';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PlaybackDNSClient } from '../../lib/recall/dns/playback-dns-client.js';
 import { frameDnsMessage } from '../../lib/recall/dns/dns-transport.js';
-import { query, runCleanups, server } from '../helpers/dns-tools.js';
+import { query, runCleanups, server, udpExchange } from '../helpers/dns-tools.js';
 
 afterEach(runCleanups);
 
@@ -31,22 +30,6 @@ function tcpQuery(port: number, localAddress: string, waitMs = 3000): Promise<Bu
       clearTimeout(timer);
       resolve(buffer.length > 2 ? buffer.subarray(2) : undefined);
     });
-  });
-}
-
-function udpQuery(port: number, localAddress: string, waitMs = 500): Promise<Buffer | undefined> {
-  return new Promise((resolve) => {
-    const socket = createSocket('udp4');
-    const timer = setTimeout(() => {
-      socket.close();
-      resolve(undefined);
-    }, waitMs);
-    socket.on('message', (reply) => {
-      clearTimeout(timer);
-      socket.close();
-      resolve(reply);
-    });
-    socket.bind(0, localAddress, () => socket.send(query('www.example.test', 'A'), port, '127.0.0.1'));
   });
 }
 
@@ -108,9 +91,9 @@ describe('DNS over TCP limits', () => {
 
   it('answers only allowed clients when allowedClients is set, on UDP and TCP', async () => {
     const dns = await server({ resolver: new PlaybackDNSClient(RECORDED), allowedClients: ['127.0.0.2'] });
-    expect(await udpQuery(dns.port, '127.0.0.1')).toBeUndefined();
+    expect(await udpExchange(dns.port, query('www.example.test', 'A'), 500, '127.0.0.1')).toBeUndefined();
     expect(await tcpQuery(dns.port, '127.0.0.1')).toBeUndefined();
-    expect((await udpQuery(dns.port, '127.0.0.2'))?.readUInt16BE(6)).toBe(1);
+    expect((await udpExchange(dns.port, query('www.example.test', 'A'), 500, '127.0.0.2'))?.readUInt16BE(6)).toBe(1);
     expect((await tcpQuery(dns.port, '127.0.0.2'))?.readUInt16BE(6)).toBe(1);
     expect(dns.stats.queries).toBe(2);
   });
