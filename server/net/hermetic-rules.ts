@@ -68,76 +68,37 @@ export async function neighbourMac(address: string, device: string): Promise<str
   return /\blladdr ([0-9a-f:]{17})\b/i.exec(line)?.[1]?.toLowerCase();
 }
 
+/**
+ * What a sealed chain rejects, in order: QUIC (port unreachable, so browsers fall back to TCP), other TCP (reset,
+ * so clients fail at once), everything else (port unreachable). IPv6 has no QUIC rule: all of its UDP is refused.
+ */
+const SEAL_RULES: Record<'iptables' | 'ip6tables', string[][]> = {
+  iptables: [
+    ['-p', 'udp', '--dport', '443', '--reject-with', 'icmp-port-unreachable'],
+    ['-p', 'tcp', '--reject-with', 'tcp-reset'],
+    ['--reject-with', 'icmp-port-unreachable'],
+  ],
+  ip6tables: [
+    ['-p', 'tcp', '--reject-with', 'tcp-reset'],
+    ['--reject-with', 'icmp6-port-unreachable'],
+  ],
+};
+
+async function fillChain(tool: 'iptables' | 'ip6tables', chain: string): Promise<void> {
+  await table(tool, ['-N', chain]);
+  for (const rule of SEAL_RULES[tool]) {
+    const at = rule.indexOf('--reject-with');
+    await table(tool, ['-A', chain, ...rule.slice(0, at), ...comment(chain), '-j', 'REJECT', ...rule.slice(at)]);
+  }
+}
+
 /** Creates the device's filter chains (IPv4 by source address, IPv6 by MAC when known) and hooks them into FORWARD. */
 export async function installHermetic(chain: string, source: string, mac: string | undefined): Promise<void> {
-  await table('iptables', ['-N', chain]);
-  await table('iptables', [
-    '-A',
-    chain,
-    '-p',
-    'udp',
-    '--dport',
-    '443',
-    ...comment(chain),
-    '-j',
-    'REJECT',
-    '--reject-with',
-    'icmp-port-unreachable',
-  ]);
-  await table('iptables', [
-    '-A',
-    chain,
-    '-p',
-    'tcp',
-    ...comment(chain),
-    '-j',
-    'REJECT',
-    '--reject-with',
-    'tcp-reset',
-  ]);
-  await table('iptables', [
-    '-A',
-    chain,
-    ...comment(chain),
-    '-j',
-    'REJECT',
-    '--reject-with',
-    'icmp-port-unreachable',
-  ]);
+  await fillChain('iptables', chain);
   await table('iptables', ['-I', 'FORWARD', '-s', source, ...comment(chain), '-j', chain]);
   if (!mac) return;
-  await table('ip6tables', ['-N', chain]);
-  await table('ip6tables', [
-    '-A',
-    chain,
-    '-p',
-    'tcp',
-    ...comment(chain),
-    '-j',
-    'REJECT',
-    '--reject-with',
-    'tcp-reset',
-  ]);
-  await table('ip6tables', [
-    '-A',
-    chain,
-    ...comment(chain),
-    '-j',
-    'REJECT',
-    '--reject-with',
-    'icmp6-port-unreachable',
-  ]);
-  await table('ip6tables', [
-    '-I',
-    'FORWARD',
-    '-m',
-    'mac',
-    '--mac-source',
-    mac,
-    ...comment(chain),
-    '-j',
-    chain,
-  ]);
+  await fillChain('ip6tables', chain);
+  await table('ip6tables', ['-I', 'FORWARD', '-m', 'mac', '--mac-source', mac, ...comment(chain), '-j', chain]);
 }
 
 /** Removes the jumps and chains of `chain` from both tools' filter tables; parts already gone are not errors. */
