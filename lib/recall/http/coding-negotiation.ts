@@ -36,11 +36,24 @@ export function bodyForClient(
   const codings = parseContentEncoding(headerValue(response.headers, 'content-encoding'));
   if (!codings || acceptsCodings(acceptEncoding, codings)) return same;
   const body = response.decoded;
-  const headers: RawHeaders = [];
-  for (const [name, value] of response.headers) {
-    const lower = name.toLowerCase();
-    if (lower === 'content-encoding') continue;
-    headers.push(lower === 'content-length' ? [name, String(body.length)] : [name, value]);
+  return { headers: identityHeadersOf(response, body.length), body };
+}
+
+/**
+ * The recorded headers without Content-Encoding and with the decoded length, made once per recording: the same
+ * list for every replay also lets the request handler reuse what it derives from it.
+ */
+const identityHeaders = new WeakMap<RecordedResponse, RawHeaders>();
+function identityHeadersOf(response: RecordedResponse, length: number): RawHeaders {
+  let headers = identityHeaders.get(response);
+  if (!headers) {
+    headers = [];
+    for (const [name, value] of response.headers) {
+      const lower = name.toLowerCase();
+      if (lower === 'content-encoding') continue;
+      headers.push(lower === 'content-length' ? [name, String(length)] : [name, value]);
+    }
+    identityHeaders.set(response, headers);
   }
-  return { headers, body };
+  return headers;
 }
