@@ -1,24 +1,12 @@
 // SSHHost with `persistentShell` against real sshd on a lab device: commands go through one long-lived shell
 // and keep the exec channel's semantics exactly (checked against a host that uses exec channels).
 import { readFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHost, type SSHHost } from '../../server/hosts/index.js';
 import { namespacePids } from '../../server/lab/lab-network.js';
 import { useLab } from '../helpers/lab.js';
+import { cmdline, deviceProcesses, poll } from '../helpers/device-processes.js';
 import { isRoot } from '../helpers/root.js';
-
-async function cmdline(pid: number | string): Promise<string> {
-  return (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replace(/\0/g, ' ').trim();
-}
-
-/** Processes in the device's namespace whose command line contains `marker`. */
-async function deviceProcesses(namespace: string, marker: string): Promise<number[]> {
-  const found: number[] = [];
-  for (const pid of await namespacePids(namespace))
-    if ((await cmdline(pid)).includes(marker)) found.push(pid);
-  return found;
-}
 
 /** Processes on the machine whose session id is `sid`. */
 async function sessionMembers(namespace: string, sid: string): Promise<number[]> {
@@ -28,15 +16,6 @@ async function sessionMembers(namespace: string, sid: string): Promise<number[]>
     if (stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3] === sid) found.push(pid);
   }
   return found;
-}
-
-async function poll(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() > deadline) return false;
-    await sleep(50);
-  }
 }
 
 // The perl driver (the device has perl) and the POSIX-sh driver devices without perl use; `driver` starts the

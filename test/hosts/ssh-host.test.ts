@@ -1,32 +1,10 @@
 // SSHHost against real sshd on lab devices: commands, reuse and re-establishment of the connection, timeouts
 // that leave nothing behind, and reboots detected by boot id.
-import { readFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHost, type SSHHost } from '../../server/hosts/index.js';
-import { namespacePids } from '../../server/lab/lab-network.js';
 import { useLab } from '../helpers/lab.js';
+import { deviceProcesses, poll } from '../helpers/device-processes.js';
 import { isRoot } from '../helpers/root.js';
-
-/** Processes in the device's namespace whose command line contains `marker`. */
-async function deviceProcesses(namespace: string, marker: string): Promise<number[]> {
-  const found: number[] = [];
-  for (const pid of await namespacePids(namespace)) {
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.replace(/\0/g, ' ').includes(marker)) found.push(pid);
-  }
-  return found;
-}
-
-/** Polls until `check` returns true, up to `timeoutMs`; returns the last answer. */
-async function poll(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() > deadline) return false;
-    await sleep(50);
-  }
-}
 
 describe.skipIf(!isRoot)('SSHHost on a lab device', () => {
   const lab = useLab({ devices: 1 });
