@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
+import { handleH2Site, H2_HOST } from './internet-h2.js';
 import { TICKER_PAGE } from './internet-websocket.js';
 
 /** Size of download.lab.test/large.bin: big enough to stream in many chunks. */
@@ -236,16 +237,23 @@ const HANDLERS: Record<string, Handler> = {
   'download.lab.test': downloadSite,
   'cookies.lab.test': cookieSite,
   'ticker.lab.test': (_request, response) => send(response, 200, 'text/html; charset=utf-8', TICKER_PAGE),
+  [H2_HOST]: (request, response, _body, url) => handleH2Site(request, response, url),
+  'grpc.lab.test': (_request, response) =>
+    send(response, 415, 'text/plain', 'grpc.lab.test speaks gRPC over HTTP/2 only (see docs/lab.md)\n'),
   'shared-a.lab.test': sharedSite('shared-a.lab.test'),
   'shared-b.lab.test': sharedSite('shared-b.lab.test'),
 };
 
-/** Handles one request for any site; an unknown Host gets 421 Misdirected Request. */
+/**
+ * Handles one request for any site, over HTTP/1.1 or (through Node's compatibility API) HTTP/2, where the name is in
+ * `:authority`; an unknown name gets 421 Misdirected Request.
+ */
 export function handleSiteRequest(request: IncomingMessage, response: ServerResponse, secure: boolean): void {
   const chunks: Buffer[] = [];
   request.on('data', (chunk: Buffer) => chunks.push(chunk));
   request.on('end', () => {
-    const host = (request.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
+    const authority = request.headers.host ?? (request.headers[':authority'] as string | undefined) ?? '';
+    const host = authority.replace(/:\d+$/, '').toLowerCase();
     const url = new URL(request.url ?? '/', `${secure ? 'https' : 'http'}://${host || 'unknown'}`);
     const handler = HANDLERS[host];
     if (!handler) return send(response, 421, 'text/plain', `this server has no site named "${host}"\n`);

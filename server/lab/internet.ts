@@ -2,14 +2,22 @@
  * Entry point of the lab's internet process, started by `lab up` inside the internet namespace:
  * `node dist/server/lab/internet.js <config.json>`. Serves the authoritative DNS and every origin site over
  * HTTP (80) and HTTPS (443), then writes the ready file named in the configuration.
+ *
+ * One TLS listener serves every HTTPS site, like a real front end: the ALPN answer depends on the name the client
+ * asked for (SNI). h2.lab.test and grpc.lab.test speak h2; every other site only HTTP/1.1, as many real servers do.
  */
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import http2 from 'node:http2';
+import tls from 'node:tls';
 import { writeFileAtomic } from '../../lib/fs-atomic.js';
 import { startDnsServer } from './internet-dns.js';
+import { H2_HOST } from './internet-h2.js';
 import { handleSiteRequest } from './internet-sites.js';
 import { attachTickerSite } from './internet-websocket.js';
+
+/** Sites whose server offers h2 (the others answer HTTP/1.1 only). */
+const H2_SITES = new Set([H2_HOST, 'grpc.lab.test']);
 
 export interface InternetConfig {
   readonly zone: string;
@@ -27,12 +35,28 @@ async function main(configPath: string): Promise<void> {
     config.dnsAddress,
   );
   const http = createHttpServer((request, response) => handleSiteRequest(request, response, false));
-  const https = createHttpsServer(
-    { cert: readFileSync(config.certPath), key: readFileSync(config.keyPath) },
-    (request, response) => handleSiteRequest(request, response, true),
+  // These two never listen: the TLS listener hands them its decrypted connections.
+  const http1OverTls = createHttpServer((request, response) => handleSiteRequest(request, response, true));
+  const h2 = http2.createServer((request, response) =>
+    handleSiteRequest(request as unknown as IncomingMessage, response as unknown as ServerResponse, true),
   );
   attachTickerSite(http);
-  attachTickerSite(https);
+  attachTickerSite(http1OverTls);
+  const https = tls.createServer(
+    {
+      cert: readFileSync(config.certPath),
+      key: readFileSync(config.keyPath),
+      ALPNCallback: ({ servername, protocols }) => {
+        const wantsH2 = H2_SITES.has(servername) || !protocols.includes('http/1.1');
+        if (wantsH2 && protocols.includes('h2')) return 'h2';
+        return protocols.includes('http/1.1') ? 'http/1.1' : undefined;
+      },
+    },
+    (socket) => {
+      if (socket.alpnProtocol === 'h2') h2.emit('connection', socket);
+      else http1OverTls.emit('connection', socket);
+    },
+  );
   await new Promise<void>((resolve) => http.listen(80, '0.0.0.0', resolve));
   await new Promise<void>((resolve) => https.listen(443, '0.0.0.0', resolve));
   await writeFileAtomic(config.readyFile, `${process.pid}\n`);

@@ -34,6 +34,8 @@ export const SITE_NAMES = [
   'download',
   'cookies',
   'ticker',
+  'h2',
+  'grpc',
   'shared-a',
   'shared-b',
 ] as const;
