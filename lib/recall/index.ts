@@ -59,3 +59,4 @@ export * from './http2/h2-upstream-client.js';
 export * from './grpc/grpc-playback-client.js';
 export { grpcCallOf, type GrpcCallRecord } from './grpc/grpc-call-record.js';
 export { grpcTextFromProto, type GrpcMessageText } from './grpc/grpc-proto-text.js';
+export * from './mode-clients.js';

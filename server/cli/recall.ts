@@ -18,14 +18,13 @@ import { Command, Option } from 'commander';
 import { reasonOf, isAutotestError } from '../../lib/errors.js';
 import {
   Archive,
-  ArchivedProtocols,
   CertificateAuthority,
-  GrpcPlaybackClient,
   grpcCallOf,
   grpcTextFromProto,
   type GrpcMessageText,
-  H2UpstreamClient,
-  UpstreamProtocolProbe,
+  playbackModeClients,
+  recordModeClients,
+  type PlaybackModeClients,
   type ProtocolChoice,
   DNSClient,
   DNSServer,
@@ -33,12 +32,7 @@ import {
   HTTPServer,
   HTTPSServer,
   NameMap,
-  PlaybackDNSClient,
-  PlaybackHTTPClient,
-  WebSocketPlayer,
-  WebSocketRecorder,
   type WebSocketExchanger,
-  recordingClients,
   RecallError,
   archiveStats,
   exchangeFilter,
@@ -150,27 +144,18 @@ async function serve(options: ServeOptions): Promise<void> {
   const nameMap = options.mode === 'replay' ? NameMap.fromRecorded(archive.recall.dns) : new NameMap();
   let resolver: DnsResolver;
   let exchanger: HttpExchanger;
-  let playback: PlaybackHTTPClient | undefined;
+  let playback: PlaybackModeClients | undefined;
   let webSocket: WebSocketExchanger | undefined;
-  let player: WebSocketPlayer | undefined;
   let protocols: ProtocolChoice | undefined; // h2 or http/1.1 per host (docs/recall.md, HTTP/2 and gRPC)
+  const allowLocalUpstreams = Boolean(options.allowLocalUpstreams);
   if (options.mode === 'record') {
-    const upstream = { extraCAs, allowLocalUpstreams: Boolean(options.allowLocalUpstreams) };
-    protocols = new UpstreamProtocolProbe({ ...upstream, archive });
-    const http = new H2UpstreamClient({ ...upstream, inner: new HTTPClient(upstream), protocols });
-    const recording = recordingClients(archive, { dns: new DNSClient(), http }, { scrub });
-    resolver = recording.dns;
-    exchanger = recording.http;
-    webSocket = new WebSocketRecorder({ archive, extraCAs, allowLocalUpstreams: Boolean(options.allowLocalUpstreams), scrub });
+    ({ dns: resolver, http: exchanger, protocols, webSocket } = recordModeClients(archive, { dns: new DNSClient(), extraCAs, allowLocalUpstreams, scrub }));
   } else if (options.mode === 'replay') {
-    resolver = new PlaybackDNSClient(archive.recall.dns);
-    playback = new PlaybackHTTPClient(archive, { scrub });
-    exchanger = new GrpcPlaybackClient(playback);
-    protocols = new ArchivedProtocols(archive);
-    webSocket = player = new WebSocketPlayer(archive, { scrub, misses: playback });
+    playback = playbackModeClients(archive, { scrub });
+    ({ dns: resolver, http: exchanger, protocols, webSocket } = playback);
   } else {
     resolver = new DNSClient();
-    exchanger = new HTTPClient({ extraCAs, allowLocalUpstreams: Boolean(options.allowLocalUpstreams) });
+    exchanger = new HTTPClient({ extraCAs, allowLocalUpstreams });
   }
   const host = options.listen;
   const descriptors = await openFileLimit(); // every connection is a descriptor (Node raised soft to hard)
@@ -219,13 +204,11 @@ async function serve(options: ServeOptions): Promise<void> {
     out(`saved ${archive.size} exchanges and ${archive.recall.dns.length} DNS answers to ${archiveFile}`);
   }
   if (playback) {
-    // gRPC calls are answered and counted by the gRPC client; the HTTP matcher never sees them.
-    const grpc = exchanger instanceof GrpcPlaybackClient ? exchanger : undefined;
-    const unused = playback.unused().filter((e) => !grpc || grpcCallOf(e) === undefined).length + (grpc?.unused().length ?? 0);
-    out(`served ${playback.hits + (grpc?.hits ?? 0)} from the archive, ${playback.missCount} misses, ${unused} unused`);
-    for (const line of playback.missSummary()) out(printable(line)); // a device chose these URLs
-    for (const line of player?.mismatchSummary() ?? []) out(printable(line));
+    out(`served ${playback.hits} from the archive, ${playback.playback.missCount} misses, ${playback.unused().length} unused`);
+    for (const line of playback.playback.missSummary()) out(printable(line)); // a device chose these URLs
+    for (const line of playback.webSocket.mismatchSummary()) out(printable(line));
   }
+
 }
 
 function run<A extends unknown[]>(action: (...args: A) => Promise<void>): (...args: A) => Promise<void> {

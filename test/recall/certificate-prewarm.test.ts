@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
-import { Archive, CertificateAuthority, HTTPSServer, PlaybackHTTPClient } from '../../lib/recall/index.js';
+import { Archive, CertificateAuthority, HTTPSServer, PlaybackHTTPClient, playbackModeClients } from '../../lib/recall/index.js';
 
 const exchange = (scheme: 'http' | 'https', host: string) => ({
   startedDateTime: new Date().toISOString(),
@@ -81,5 +81,19 @@ describe('certificates made before the first client in playback', () => {
     } finally {
       await server.close();
     }
+  });
+
+  it('does so behind the gRPC playback client that recall serve and test_RecallServer put in front', async () => {
+    const archive = Archive.create();
+    await archive.add(exchange('https', 'grpc-front.test'));
+    const asked: string[] = [];
+    const server = new HTTPSServer({
+      exchanger: playbackModeClients(archive).http,
+      certificates: { rootCertificatePem: ca.rootCertificatePem, secureContextFor: (name: string) => (asked.push(name), ca.secureContextFor(name)) },
+      port: 0,
+    });
+    await server.listen();
+    await server.close();
+    expect(asked).toEqual(['grpc-front.test']);
   });
 });

@@ -54,6 +54,11 @@ export class GrpcPlaybackClient implements HttpExchanger {
     }
   }
 
+  /** The archive played back (the HTTPS interceptor makes its hosts' certificates before listening). */
+  get archive(): PlaybackHTTPClient['archive'] {
+    return this.#inner.archive;
+  }
+
   #keyOf(request: RecordedRequest): string {
     return `${request.host} ${request.target}`;
   }
