@@ -21,8 +21,8 @@ import { X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { reasonOf, TestError, TestFail } from '../lib/errors.js';
 import type { Job } from '../lib/job.js';
-import type { CertificateAuthority, DnsResolver, HttpExchanger } from '../lib/recall/index.js';
-import { DNSServer, HTTPServer, HTTPSServer, NameMap } from '../lib/recall/index.js';
+import type { CertificateAuthority, DnsResolver, HttpExchanger, ProtocolChoice, WebSocketExchanger } from '../lib/recall/index.js';
+import { answerPlain, DNSServer, HTTPServer, HTTPSServer, NameMap } from '../lib/recall/index.js';
 import { isPassing } from '../lib/status.js';
 import { Test, type TestArgs } from '../lib/test.js';
 import { runClientTest } from './client-test-runner.js';
@@ -42,6 +42,13 @@ export abstract class RecallServerTest<A extends RecallServerArgs = RecallServer
   dnsClient: DnsResolver | undefined;
   /** Answers the device's HTTP(S) requests; unset means no HTTP or HTTPS server. */
   httpClient: HttpExchanger | undefined;
+  /**
+   * Which protocol, h2 or HTTP/1.1, the HTTPS server speaks with the device for each host (`UpstreamProtocolProbe`
+   * when recording, `ArchivedProtocols` in playback); unset means HTTP/1.1 for every host.
+   */
+  protocols: ProtocolChoice | undefined;
+  /** Answers the device's WebSocket upgrades (`WebSocketRecorder`, `WebSocketPlayer`); unset means they are refused. */
+  webSocket: WebSocketExchanger | undefined;
   /** Names by address, shared by DNS and HTTP(S), so a request to a bare address still names its host. */
   readonly nameMap = new NameMap();
   /** How this machine reaches the device: its address there is the servers' address. */
@@ -91,6 +98,17 @@ export abstract class RecallServerTest<A extends RecallServerArgs = RecallServer
     const exchanger: HttpExchanger = { exchange: (request, options) => this.#http().exchange(request, options), close: async () => {} };
     // The playback client's archive, seen through the wrapper: HTTPSServer makes its hosts' certificates before listening.
     Object.defineProperty(exchanger, 'archive', { get: () => (this.httpClient as { archive?: unknown } | undefined)?.archive });
+    const protocols: ProtocolChoice = {
+      prepare: (name) => this.protocols?.prepare(name) ?? Promise.resolve(),
+      chosen: (name) => this.protocols?.chosen(name) ?? 'http/1.1',
+    };
+    const webSocket: WebSocketExchanger = {
+      open: async (request, req, socket, head) => {
+        if (this.webSocket) return this.webSocket.open(request, req, socket, head);
+        answerPlain(socket, 501, 'Not Implemented', [], Buffer.from(`${this.name} answers no WebSocket: set webSocket in initialize\n`));
+      },
+      close: async () => this.webSocket?.close(),
+    };
 
     // Under REDIRECT a socket's local address is ours: conntrack still knows where the device was going.
     const destinations = new OriginalDestinationLookup(logger);
@@ -105,11 +123,11 @@ export abstract class RecallServerTest<A extends RecallServerArgs = RecallServer
       ports.dns = dns.port;
     }
     if (this.httpClient) {
-      const http = new HTTPServer({ exchanger, host, port: 0, nameMap: this.nameMap, originalDestination, allowedClients, caCertificatePem: this.certificateAuthority?.rootCertificatePem, logger });
+      const http = new HTTPServer({ exchanger, webSocket, host, port: 0, nameMap: this.nameMap, originalDestination, allowedClients, caCertificatePem: this.certificateAuthority?.rootCertificatePem, logger });
       this.onCleanup('stop the HTTP server', () => http.close());
       ports.http = (await http.listen()).port;
       if (this.certificateAuthority) {
-        const https = new HTTPSServer({ exchanger, host, port: 0, nameMap: this.nameMap, originalDestination, allowedClients, certificates: this.certificateAuthority, logger });
+        const https = new HTTPSServer({ exchanger, webSocket, protocols, host, port: 0, nameMap: this.nameMap, originalDestination, allowedClients, certificates: this.certificateAuthority, logger });
         this.onCleanup('stop the HTTPS server', () => https.close());
         ports.https = (await https.listen()).port;
       }

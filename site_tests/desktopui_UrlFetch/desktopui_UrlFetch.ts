@@ -39,6 +39,11 @@ const SCRIPT_CHECKS: Record<string, (markers: Readonly<Record<string, string>>) 
     return m.random && random >= 0 && random < 1 ? undefined : `#random reads ${JSON.stringify(m.random)}, expected a number in [0, 1) from Math.random`;
   },
   'redirect.lab.test/final': (m) => (m.final === 'after the redirect' ? undefined : '#final is missing: the redirect target did not render'),
+  'h2.lab.test/': (m) => {
+    if (m.app !== 'h2 app.js ran') return `#app reads ${JSON.stringify(m.app)}, expected "h2 app.js ran" from /app.js`;
+    return m.served?.startsWith('served over HTTP/') ? undefined : `#served reads ${JSON.stringify(m.served)}: the page's fetch('/served') did not complete`;
+  },
+  'ticker.lab.test/': (m) => (m.state === 'done' ? undefined : `#state reads ${JSON.stringify(m.state)}, expected "done": the WebSocket conversation did not finish`),
   'shared-a.lab.test/': (m) => (m.site === 'shared-a.lab.test' ? undefined : `#site reads ${JSON.stringify(m.site)}: the wrong site answered`),
   'shared-b.lab.test/': (m) => (m.site === 'shared-b.lab.test' ? undefined : `#site reads ${JSON.stringify(m.site)}: the wrong site answered`),
 };
@@ -129,6 +134,8 @@ export class desktopui_UrlFetch extends Test<UrlFetchArgs> {
         });
         attr[`${key}_html_sha256`] = visit.htmlSha256;
         attr[`${key}_final_url`] = visit.finalUrl;
+        if (visit.protocol) attr[`${key}_protocol`] = visit.protocol;
+        attr[`${key}_protocols`] = visit.protocols;
         if (visit.error) attr[`${key}_error`] = visit.error;
         for (const [id, text] of Object.entries(visit.markers)) attr[`${key}_text_${id}`] = text.replace(/[\r\n]+/g, ' ');
       }

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { Browser, CdpEvent } from 'autotest/client';
 
 /** Elements the lab's pages fill from their scripts (server/lab/internet-sites.ts): their text is recorded. */
-export const MARKER_IDS = ['app', 'clock', 'random', 'final', 'site', 'title'] as const;
+export const MARKER_IDS = ['app', 'clock', 'random', 'final', 'site', 'title', 'served', 'state', 'log'] as const;
 
 export interface PageVisit {
   readonly url: string;
@@ -11,6 +11,10 @@ export interface PageVisit {
   readonly finalUrl: string;
   /** HTTP status of the main document (the last one, after redirects); undefined when none arrived. */
   readonly status: number | undefined;
+  /** The protocol the main document came over, as the browser reports it (`h2`, `http/1.1`). */
+  readonly protocol: string | undefined;
+  /** Responses per protocol, page and subresources: `h2:7,http/1.1:1` (WebSocket handshakes not included). */
+  readonly protocols: string;
   /** Set when the navigation failed (`net::ERR_NAME_NOT_RESOLVED`, …) or the load event never came. */
   readonly error: string | undefined;
   /** From the main document's request to the load event, by the browser's own clock (so a replay gives the same). */
@@ -47,7 +51,8 @@ const IDLE_LIMIT_MS = 3000;
 export async function visitPage(browser: Browser, url: string, timeoutMs: number): Promise<PageVisit> {
   const page = await browser.newPage();
   try {
-    const documents: { loaderId: string; frameId: string; status: number; url: string }[] = [];
+    const documents: { loaderId: string; frameId: string; status: number; url: string; protocol: string | undefined }[] = [];
+    const perProtocol = new Map<string, number>();
     let bytes = 0;
     let requests = 0;
     let failedRequests = 0;
@@ -65,8 +70,12 @@ export async function visitPage(browser: Browser, url: string, timeoutMs: number
         if (event.method === 'Network.requestWillBeSent') inFlight.add(p.requestId);
         else if (event.method === 'Network.loadingFinished' || event.method === 'Network.loadingFailed') inFlight.delete(p.requestId);
       }
+      if (event.method === 'Network.responseReceived') {
+        const protocol = typeof p.response.protocol === 'string' ? p.response.protocol : 'unknown';
+        perProtocol.set(protocol, (perProtocol.get(protocol) ?? 0) + 1);
+      }
       if (event.method === 'Network.responseReceived' && p.type === 'Document') {
-        documents.push({ loaderId: p.loaderId, frameId: p.frameId, status: p.response.status, url: p.response.url });
+        documents.push({ loaderId: p.loaderId, frameId: p.frameId, status: p.response.status, url: p.response.url, protocol: p.response.protocol });
       } else if (event.method === 'Network.requestWillBeSent' && p.redirectResponse) redirects += 1;
       else if (event.method === 'Network.loadingFinished') {
         bytes += p.encodedDataLength ?? 0;
@@ -106,6 +115,8 @@ export async function visitPage(browser: Browser, url: string, timeoutMs: number
         url,
         finalUrl: state.href,
         status: main?.status,
+        protocol: main?.protocol,
+        protocols: [...perProtocol].sort(([a], [b]) => a.localeCompare(b)).map(([protocol, count]) => `${protocol}:${count}`).join(','),
         error,
         loadMs,
         bytes,

@@ -6,11 +6,14 @@ import {
   CertificateAuthority,
   DNSClient,
   HTTPClient,
-  PlaybackDNSClient,
-  PlaybackHTTPClient,
   parseScrubMode,
-  recordingClients,
+  playbackModeClients,
+  recordModeClients,
+  mismatchLine,
   type MissMark,
+  type ModeClients,
+  type PlaybackModeClients,
+  type ScrubMode,
 } from 'autotest/recall';
 import { RecallServerTest, TestError, TestFail, type RecallServerArgs } from 'autotest';
 
@@ -47,10 +50,10 @@ export class test_RecallServer extends RecallServerTest<RecallServerTestArgs> {
   #mode: Mode = 'record';
   #archive: Archive | undefined;
   #saved = false;
-  #playback: PlaybackHTTPClient | undefined;
-  #dnsPlayback: PlaybackDNSClient | undefined;
-  /** Hits and DNS misses counted before this iteration (the playback clients count over their lifetime). */
-  #before: { hits: number; dnsMisses: number; misses?: MissMark } = { hits: 0, dnsMisses: 0 };
+  #scrub: ScrubMode = 'credentials';
+  #playback: PlaybackModeClients | undefined;
+  /** Hits, misses and WebSocket mismatches counted before this iteration (the playback clients count over their lifetime). */
+  #before: { hits: number; dnsMisses: number; webSocketMismatches: number; misses?: MissMark } = { hits: 0, dnsMisses: 0, webSocketMismatches: 0 };
 
   get archiveFile(): string {
     return join(this.outputDir, 'archive.har.gz');
@@ -65,16 +68,17 @@ export class test_RecallServer extends RecallServerTest<RecallServerTestArgs> {
     if (args.allow_local_upstreams !== undefined && !['0', '1'].includes(String(args.allow_local_upstreams))) {
       throw new TestError(`allow_local_upstreams must be 0 or 1, got ${JSON.stringify(args.allow_local_upstreams)}`);
     }
-    const scrub = parseScrubMode(args.scrub);
+    const scrub = (this.#scrub = parseScrubMode(args.scrub));
     this.#mode = String(args.proxy_only) === '1' ? 'proxy' : args.archive ? 'replay' : 'record';
     this.certificateAuthority = await CertificateAuthority.open('/O=Recall/CN=Recall Root CA', { dir: args.ca_dir ?? '/var/lib/autotest-recall/ca' });
     const ca = this.certificateAuthority;
     this.onCleanup('close the certificate authority', () => ca.close());
     const extraCAs = [SYSTEM_CAS, ...(args.extra_ca?.split(',') ?? [])].filter((f) => existsSync(f)).map((f) => readFileSync(f, 'utf8'));
-    const upstream = new HTTPClient({ extraCAs, allowLocalUpstreams: String(args.allow_local_upstreams) === '1', logger: this.logger });
-    this.onCleanup('close upstream connections', () => upstream.close());
+    const allowLocalUpstreams = String(args.allow_local_upstreams) === '1';
 
     if (this.#mode === 'proxy') {
+      const upstream = new HTTPClient({ extraCAs, allowLocalUpstreams, logger: this.logger });
+      this.onCleanup('close upstream connections', () => upstream.close());
       this.dnsClient = new DNSClient({ logger: this.logger });
       this.httpClient = upstream;
     } else if (this.#mode === 'replay') {
@@ -86,19 +90,29 @@ export class test_RecallServer extends RecallServerTest<RecallServerTestArgs> {
       const archive = (this.#archive = Archive.create());
       // Each completed exchange is journalled beside the archive: a killed job leaves archive.har.gz.journal.
       await archive.journalTo(this.archiveFile, this.logger);
-      const recording = recordingClients(archive, { dns: new DNSClient({ logger: this.logger }), http: upstream }, { logger: this.logger, scrub });
-      this.dnsClient = recording.dns;
-      this.httpClient = recording.http;
+      // DNS, HTTP(S) with h2 and gRPC where the real server speaks it, and WebSocket, all into the archive.
+      const recording = recordModeClients(archive, { dns: new DNSClient({ logger: this.logger }), extraCAs, allowLocalUpstreams, scrub, logger: this.logger });
+      this.#use(recording);
+      this.onCleanup('close upstream connections', async () => {
+        await recording.webSocket.close();
+        await recording.http.close();
+      });
       this.onCleanup('save the archive', () => this.#save());
     }
     await super.initialize(args);
     await this.writeKeyval({ recall_mode: this.#mode, recall_server: this.serverAddress });
   }
 
+  #use(clients: ModeClients): void {
+    this.dnsClient = clients.dns;
+    this.httpClient = clients.http;
+    this.protocols = clients.protocols;
+    this.webSocket = clients.webSocket;
+  }
+
   #usePlayback(archive: Archive): void {
     for (const answer of archive.recall.dns) this.nameMap.addAnswer(answer);
-    this.dnsClient = this.#dnsPlayback = new PlaybackDNSClient(archive.recall.dns, { logger: this.logger });
-    this.httpClient = this.#playback = new PlaybackHTTPClient(archive, { logger: this.logger });
+    this.#use((this.#playback = playbackModeClients(archive, { scrub: this.#scrub, logger: this.logger })));
   }
 
   async #save(): Promise<void> {
@@ -115,8 +129,11 @@ export class test_RecallServer extends RecallServerTest<RecallServerTestArgs> {
       this.#usePlayback(await Archive.load(this.archiveFile));
       await this.sealForPlayback();
     }
-    this.#playback?.reset();
-    this.#before = { hits: this.#playback?.hits ?? 0, dnsMisses: this.#dnsPlayback?.missCount ?? 0, misses: this.#playback?.missMark() };
+    const playback = this.#playback;
+    playback?.reset();
+    this.#before = playback
+      ? { hits: playback.hits, dnsMisses: playback.dns.missCount, webSocketMismatches: playback.webSocket.mismatches().length, misses: playback.playback.missMark() }
+      : { hits: 0, dnsMisses: 0, webSocketMismatches: 0 };
     const tag = this.iterations > 1 ? `iteration${this.iteration}` : undefined;
     try {
       await this.runTestOnHost(args.test, args.host, { ...(args.clientArgs ?? {}), ...(tag ? { tag } : {}) });
@@ -127,15 +144,21 @@ export class test_RecallServer extends RecallServerTest<RecallServerTestArgs> {
   }
 
   async #reportMisses(strict: boolean): Promise<void> {
+    const { playback, dns, webSocket } = this.#playback!;
     // One entry per distinct missed request, with its count (bounded: lib/recall/http/miss-log.ts).
-    const misses = this.#playback!.misses(this.#before.misses);
-    const missCount = this.#playback!.missCount - (this.#before.misses?.total ?? 0);
-    const dnsMisses = (this.#dnsPlayback?.missCount ?? 0) - this.#before.dnsMisses;
+    const misses = playback.misses(this.#before.misses);
+    const missCount = playback.missCount - (this.#before.misses?.total ?? 0);
+    const dnsMisses = dns.missCount - this.#before.dnsMisses;
     const hits = this.#playback!.hits - this.#before.hits;
-    await this.writeIterationKeyval({ recall_mode: 'replay' }, { recall_hits: hits, recall_misses: missCount, recall_dns_misses: dnsMisses });
+    const webSocketMismatches = webSocket.mismatches().slice(this.#before.webSocketMismatches);
+    await this.writeIterationKeyval(
+      { recall_mode: 'replay' },
+      { recall_hits: hits, recall_misses: missCount, recall_dns_misses: dnsMisses, recall_websocket_mismatches: webSocketMismatches.length },
+    );
+    for (const mismatch of webSocketMismatches.slice(0, 20)) this.logger.warn({ mismatch }, `WebSocket ${mismatchLine(mismatch) ?? 'mismatch'}`);
     await writeFile(join(this.resultsDir, `misses.${this.iteration}.json`), JSON.stringify(misses, null, 2) + '\n');
     // DNS misses include the browser's background lookups that the recording could not answer either.
-    await writeFile(join(this.resultsDir, `dns-misses.${this.iteration}.json`), JSON.stringify(this.#dnsPlayback?.misses ?? [], null, 2) + '\n');
+    await writeFile(join(this.resultsDir, `dns-misses.${this.iteration}.json`), JSON.stringify(dns.misses, null, 2) + '\n');
     for (const miss of misses.slice(0, 50)) {
       const nearest = miss.nearest ? ` (nearest ${miss.nearest.method} ${miss.nearest.url}: ${miss.nearest.differences.map((d) => d.field).join(', ')} differ)` : '';
       this.logger.warn({ miss }, `MISS ${miss.method} ${miss.url}${nearest}`);
