@@ -57,6 +57,7 @@ export { ArchivedProtocols, HTTP1_ONLY, type ProtocolChoice } from './http2/alpn
 export * from './http2/upstream-protocol-probe.js';
 export * from './http2/h2-upstream-client.js';
 export * from './grpc/grpc-playback-client.js';
-export { grpcCallOf, type GrpcCallRecord } from './grpc/grpc-call-record.js';
+export { grpcCallOf, type GrpcCallEvent, type GrpcCallRecord } from './grpc/grpc-call-record.js';
+export { grpcMismatchLine, type GrpcStreamMismatch } from './grpc/grpc-stream-replay.js';
 export { grpcTextFromProto, type GrpcMessageText } from './grpc/grpc-proto-text.js';
 export * from './mode-clients.js';

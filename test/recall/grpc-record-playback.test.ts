@@ -6,7 +6,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import {
   Archive,
   ArchivedProtocols,
@@ -20,58 +19,7 @@ import {
   UpstreamProtocolProbe,
 } from '../../lib/recall/index.js';
 import { createTestCa, loopbackLookup, type TestCa } from './http-fixtures.js';
-
-interface Note {
-  text: string;
-  number: number;
-}
-type EchoClient = grpc.Client & {
-  say(note: Note, callback: (error: grpc.ServiceError | null, reply?: Note) => void): void;
-  count(note: Note): grpc.ClientReadableStream<Note>;
-  collect(callback: (error: grpc.ServiceError | null, reply?: Note) => void): grpc.ClientWritableStream<Note>;
-  chat(): grpc.ClientDuplexStream<Note, Note>;
-};
-
-const definition = protoLoader.loadSync(join(import.meta.dirname, '../fixtures/grpc/echo.proto'), { defaults: true });
-const Echo = (grpc.loadPackageDefinition(definition).recalltest as grpc.GrpcObject).Echo as grpc.ServiceClientConstructor;
-
-async function startEchoServer(tlsOptions: { key: string; cert: string }): Promise<{ port: number; server: grpc.Server }> {
-  let said = 0;
-  const server = new grpc.Server();
-  server.addService(Echo.service, {
-    say: (call: grpc.ServerUnaryCall<Note, Note>, callback: grpc.sendUnaryData<Note>) => {
-      if (call.request.text === 'fail') return callback({ code: grpc.status.FAILED_PRECONDITION, details: 'told to fail' });
-      callback(null, { text: `said ${call.request.text}`, number: ++said });
-    },
-    count: (call: grpc.ServerWritableStream<Note, Note>) => {
-      for (let i = 1; i <= call.request.number; i++) call.write({ text: `${call.request.text} ${i}`, number: i });
-      call.end();
-    },
-    collect: (call: grpc.ServerReadableStream<Note, Note>, callback: grpc.sendUnaryData<Note>) => {
-      const texts: string[] = [];
-      call.on('data', (note: Note) => texts.push(note.text));
-      call.on('end', () => callback(null, { text: texts.join('+'), number: texts.length }));
-    },
-    chat: (call: grpc.ServerDuplexStream<Note, Note>) => {
-      call.on('data', (note: Note) => call.write({ text: `echo ${note.text}`, number: note.number * 10 }));
-      call.on('end', () => call.end());
-    },
-  });
-  const credentials = grpc.ServerCredentials.createSsl(null, [
-    { private_key: Buffer.from(tlsOptions.key), cert_chain: Buffer.from(tlsOptions.cert) },
-  ]);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', credentials, (error, bound) => (error ? reject(error) : resolve(bound))),
-  );
-  return { port, server };
-}
-
-function clientVia(recallPort: number, originPort: number, caPem: string): EchoClient {
-  return new Echo(`127.0.0.1:${recallPort}`, grpc.credentials.createSsl(Buffer.from(caPem)), {
-    'grpc.ssl_target_name_override': 'grpc.test',
-    'grpc.default_authority': `grpc.test:${originPort}`,
-  }) as unknown as EchoClient;
-}
+import { clientVia, startEchoServer, type EchoClient, type EchoServer, type Note } from './grpc-fixtures.js';
 
 const say = (client: EchoClient, note: Note): Promise<Note> =>
   new Promise((resolve, reject) => client.say(note, (error, reply) => (error ? reject(error) : resolve(reply!))));
@@ -128,7 +76,7 @@ describe('gRPC record and playback', () => {
   let dir: string;
   let labCa: TestCa;
   let ca: CertificateAuthority;
-  let origin: { port: number; server: grpc.Server };
+  let origin: EchoServer;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'recall-grpc-'));

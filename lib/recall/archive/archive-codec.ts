@@ -7,7 +7,7 @@ import { isUtf8 } from 'node:buffer';
 import type { HarEntry, HarNameValue, RawHeaders, RecordedExchange } from './archive-types.js';
 import { bodyFromContent, contentOf, type LooseContent } from './har-content.js';
 import { requestCookies, responseCookies } from './har-cookies.js';
-import { grpcCallOf } from '../grpc/grpc-call-record.js';
+import { grpcCallOf, grpcEventsOf } from '../grpc/grpc-call-record.js';
 
 function headerValue(headers: RawHeaders, name: string): string | undefined {
   const lower = name.toLowerCase();
@@ -148,5 +148,7 @@ export function harEntryToExchange(entry: HarEntry): RecordedExchange {
     },
   };
   if (entry._webSocketMessages) exchange.webSocketMessages = entry._webSocketMessages;
+  const grpcEvents = grpcEventsOf(entry._recall?.grpc);
+  if (grpcEvents) exchange.grpcEvents = grpcEvents;
   return exchange;
 }

@@ -4,7 +4,7 @@
  * docs/recall.md describes the file format field by field.
  */
 import type { RecordedDnsAnswer } from '../dns/dns-types.js';
-import type { GrpcCallRecord } from '../grpc/grpc-call-record.js';
+import type { GrpcCallEvent, GrpcCallRecord } from '../grpc/grpc-call-record.js';
 
 /** Header lines in the order and spelling they had on the wire; duplicates stay separate lines. */
 export type RawHeaders = Array<[name: string, value: string]>;
@@ -63,6 +63,8 @@ export interface RecordedExchange {
   response: RecordedResponse;
   /** For a WebSocket handshake (status 101): the messages that went over the connection, in order. */
   webSocketMessages?: HarWebSocketMessage[];
+  /** For a gRPC call recorded streaming: its messages both ways in order (HAR: `_recall.grpc.events`). */
+  grpcEvents?: GrpcCallEvent[];
 }
 
 /** The `log._recall` extension: the recording's initial state and its DNS answers. */

@@ -10,6 +10,7 @@ import { RecallError, RECALL_ERROR_CODES } from '../errors.js';
 import { RECALL_ARCHIVE_VERSION, type HarEntry, type RecallLogExtension } from './archive-types.js';
 import { splitUrl } from './archive-codec.js';
 import { EntrySkips } from './entry-skips.js';
+import { grpcEventsProblem } from '../grpc/grpc-call-record.js';
 
 type Json = Record<string, unknown>;
 
@@ -224,6 +225,8 @@ function checkEntry(c: Checker, value: unknown, index: number, skips: EntrySkips
     }
   }
   if (entry._webSocketMessages !== undefined) checkWebSocketMessages(c, entry._webSocketMessages, path);
+  const grpcProblem = grpcEventsProblem((entry._recall as Json | undefined)?.grpc);
+  if (grpcProblem) c.fail(`${path}._recall.grpc.events${grpcProblem.path}`, grpcProblem.value, grpcProblem.expected);
   // Checked above: the entry is HAR. What follows decides whether it can be played back.
   // A ws:// entry replays only with its messages (Chrome's `_webSocketMessages`).
   if (!splitUrl(url) || (/^wss?:/.test(url) && entry._webSocketMessages === undefined)) return skips.add('not-http', name);

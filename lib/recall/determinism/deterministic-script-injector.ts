@@ -98,6 +98,10 @@ export class DeterministicScriptInjector implements HttpExchanger {
     this.#logger = (options.logger ?? silentLogger).child({ component: 'injector' });
   }
 
+  get streamsRequestBodies(): boolean {
+    return this.#inner.streamsRequestBodies === true;
+  }
+
   async exchange(request: RecordedRequest, options?: ExchangeOptions): Promise<ExchangeResponse> {
     const response = await this.#inner.exchange(request, options);
     if (request.method === 'HEAD' || !isInjectableHtml(response.status, response.headers)) return response;

@@ -16,9 +16,14 @@ export interface GrpcMessage {
 /** gRPC status codes Recall answers itself. */
 export const GRPC_STATUS = { OK: 0, NOT_FOUND: 5, UNIMPLEMENTED: 12, INTERNAL: 13 } as const;
 
-/** True for a gRPC call: content type `application/grpc`, `application/grpc+proto`, `application/grpc+json`... */
+/** True for a gRPC content type: `application/grpc`, `application/grpc+proto`, `application/grpc+json`... */
+export function isGrpcContentType(value: string | undefined): boolean {
+  return /^application\/grpc(?:[+;]|$)/i.test(value ?? '');
+}
+
+/** True for a gRPC call (by its content type). */
 export function isGrpc(headers: RawHeaders): boolean {
-  return /^application\/grpc(?:[+;]|$)/i.test(headerValue(headers, 'content-type') ?? '');
+  return isGrpcContentType(headerValue(headers, 'content-type'));
 }
 
 /** The messages of a gRPC body, or undefined when the bytes are not a whole number of well-formed messages. */
@@ -35,6 +40,14 @@ export function splitMessages(body: Buffer): GrpcMessage[] | undefined {
     at += 5 + length;
   }
   return messages;
+}
+
+/** The messages of a gRPC body each whole as on the wire (flag and length included), or undefined as above. */
+export function wireMessages(body: Buffer): Buffer[] | undefined {
+  const messages = splitMessages(body);
+  if (!messages) return undefined;
+  let at = 0;
+  return messages.map((m) => body.subarray(at, (at += 5 + m.bytes.length)));
 }
 
 /** One message framed for the wire (uncompressed). */

@@ -1,18 +1,22 @@
 /**
  * gRPC playback, after rpcreplay: calls are told apart from other requests by their content type and answered
- * here; everything else goes to the inner `PlaybackHTTPClient`. A unary call (one message each way) is matched on
- * its method and its message bytes, identical calls answered by the recordings in recorded order (the last one
- * again once they run out); a streaming call is matched on its method alone, its recordings served in order, each
- * replaying its response messages and trailers as recorded. A miss answers a trailers-only reply with
- * `UNIMPLEMENTED` (method never recorded) or `NOT_FOUND` (no recording of that message), naming the nearest
- * recorded call, and is also counted in the inner client's misses (the misses file).
+ * here; everything else goes to the inner `PlaybackHTTPClient`. A method whose every recorded call is unary (one
+ * message each way, the client done before the answer) is matched on its method and its message bytes, identical
+ * calls answered by the recordings in recorded order (the last one again once they run out). Any other method is
+ * streaming: matched on the method alone, its recordings served in order, each replayed message by message in its
+ * recorded interleaving with the client's messages (grpc-stream-replay.ts), differences reported in
+ * `mismatches()`. A miss answers a trailers-only reply with `UNIMPLEMENTED` (method never recorded) or `NOT_FOUND`
+ * (no recording of that message), naming the nearest recorded call, and is also counted in the inner client's
+ * misses (the misses file).
  */
 import type { Logger } from 'pino';
 import { silentLogger } from '../../logging.js';
 import type { RecordedExchange, RecordedRequest } from '../archive/archive-types.js';
-import { bodyOf, type ExchangeResponse, type HttpExchanger } from '../http/http-exchanger.js';
+import { bodyOf, type ExchangeOptions, type ExchangeResponse, type HttpExchanger } from '../http/http-exchanger.js';
 import type { PlaybackHTTPClient } from '../http/playback-http-client.js';
 import { encodeGrpcMessage, GRPC_STATUS, isGrpc, splitMessages } from './grpc-messages.js';
+import { grpcMismatchLine, hexOf, replayStream, type GrpcStreamMismatch } from './grpc-stream-replay.js';
+import { readWhole } from './streamed-request.js';
 
 interface RecordedCall {
   exchange: RecordedExchange;
@@ -20,37 +24,52 @@ interface RecordedCall {
   unaryMessage: Buffer | undefined;
 }
 
-const HEX_SHOWN = 64;
+/** Unary: one message each way, and (when the order was recorded) the client half-closed before the answer. */
+function unaryMessageOf(exchange: RecordedExchange): Buffer | undefined {
+  const sent = splitMessages(exchange.request.body);
+  const received = splitMessages(exchange.response.body);
+  if (sent?.length !== 1 || (received?.length ?? 0) > 1) return undefined;
+  const events = exchange.grpcEvents;
+  const end = events?.findIndex((e) => e.type === 'end') ?? 0;
+  const answer = events?.findIndex((e) => e.type === 'receive') ?? -1;
+  return end >= 0 && (answer < 0 || end < answer) ? sent[0]!.bytes : undefined;
+}
 
-function hexOf(bytes: Buffer | undefined): string {
-  if (!bytes) return '(none)';
-  const hex = bytes.subarray(0, HEX_SHOWN).toString('hex');
-  return bytes.length > HEX_SHOWN ? `${hex}… (${bytes.length} bytes)` : hex || '(empty)';
+export interface GrpcPlaybackClientOptions {
+  logger?: Logger;
+  /** Streaming calls that differed from their recording kept in `mismatches()`; more are only logged. @default 1000 */
+  maxMismatches?: number;
 }
 
 export class GrpcPlaybackClient implements HttpExchanger {
   readonly #inner: PlaybackHTTPClient;
   readonly #calls = new Map<string, RecordedCall[]>();
+  /** Methods (by key) with a recording that is not unary: replayed as streams. */
+  readonly #streaming = new Set<string>();
   /** How many calls were answered per unary message or per streaming method: the next recording to serve. */
   readonly #served = new Map<string, number>();
   readonly #used = new Set<RecordedExchange>();
+  readonly #mismatches: GrpcStreamMismatch[] = [];
+  readonly #maxMismatches: number;
   #hits = 0;
   readonly #logger: Logger;
+  /** gRPC calls are streamed to this client (their messages paced as recorded); others go to the inner one whole. */
+  readonly streamsRequestBodies = true;
 
-  constructor(inner: PlaybackHTTPClient, options: { logger?: Logger } = {}) {
+  constructor(inner: PlaybackHTTPClient, options: GrpcPlaybackClientOptions = {}) {
     this.#inner = inner;
     this.#logger = (options.logger ?? silentLogger).child({ component: 'grpc-playback' });
+    this.#maxMismatches = options.maxMismatches ?? 1000;
     const recorded = inner.archive.exchanges
       .filter((e) => isGrpc(e.request.headers))
       .sort((a, b) => a.startedDateTime.localeCompare(b.startedDateTime));
     for (const exchange of recorded) {
-      const sent = splitMessages(exchange.request.body);
-      const received = splitMessages(exchange.response.body);
-      const unary = sent?.length === 1 && (received?.length ?? 0) <= 1;
+      const unaryMessage = unaryMessageOf(exchange);
       const key = this.#keyOf(exchange.request);
       const calls = this.#calls.get(key) ?? [];
-      calls.push({ exchange, unaryMessage: unary ? sent[0]!.bytes : undefined });
+      calls.push({ exchange, unaryMessage });
       this.#calls.set(key, calls);
+      if (!unaryMessage) this.#streaming.add(key);
     }
   }
 
@@ -63,34 +82,31 @@ export class GrpcPlaybackClient implements HttpExchanger {
     return `${request.host} ${request.target}`;
   }
 
-  async exchange(request: RecordedRequest): Promise<ExchangeResponse> {
-    if (!isGrpc(request.headers)) return this.#inner.exchange(request);
+  async exchange(request: RecordedRequest, options: ExchangeOptions = {}): Promise<ExchangeResponse> {
+    const streamed = options.requestBody;
+    if (!isGrpc(request.headers)) return this.#inner.exchange(streamed ? { ...request, body: await readWhole(streamed) } : request);
     const key = this.#keyOf(request);
     const calls = this.#calls.get(key);
     if (!calls) {
       const known = [...this.#calls.keys()].filter((k) => k.startsWith(`${request.host} `)).map((k) => k.split(' ')[1]);
       return this.#miss(request, GRPC_STATUS.UNIMPLEMENTED, `no call of ${request.target} on ${request.host} was recorded; recorded methods: ${known.join(', ') || '(none)'}`);
     }
-    const sent = splitMessages(request.body);
+    if (this.#streaming.has(key)) return this.#replay(key, calls, request, streamed ?? bodyOf(request.body), options.signal);
+    // A unary client sends its one message and half-closes: the whole body is there at once.
+    const whole = streamed ? { ...request, body: await readWhole(streamed) } : request;
+    const sent = splitMessages(whole.body);
     const unary = sent?.length === 1 ? sent[0]!.bytes : undefined;
     const same = unary ? calls.filter((c) => c.unaryMessage?.equals(unary)) : [];
-    const candidates = same.length > 0 ? same : calls.filter((c) => c.unaryMessage === undefined);
-    if (candidates.length === 0) {
-      const nearest = calls.find((c) => c.unaryMessage) ?? calls[0]!;
+    if (same.length === 0) {
+      const nearest = calls[0]!;
       return this.#miss(
-        request,
+        whole,
         GRPC_STATUS.NOT_FOUND,
-        `no recorded call of ${request.target} with message ${hexOf(unary ?? request.body)}; nearest recorded call: ${request.target} with message ${hexOf(nearest.unaryMessage ?? nearest.exchange.request.body)}`,
+        `no recorded call of ${request.target} with message ${hexOf(unary ?? whole.body)}; nearest recorded call: ${request.target} with message ${hexOf(nearest.unaryMessage)}`,
       );
     }
-    const servedKey = same.length > 0 ? `${key} ${unary!.toString('base64')}` : key;
-    const index = this.#served.get(servedKey) ?? 0;
-    this.#served.set(servedKey, index + 1);
-    const { exchange } = candidates[Math.min(index, candidates.length - 1)]!;
+    const exchange = this.#next(`${key} ${unary!.toString('base64')}`, same);
     const { response } = exchange;
-    this.#used.add(exchange);
-    this.#hits++;
-    this.#logger.debug({ method: request.target, recording: index }, 'gRPC HIT');
     const trailers = response.trailers;
     return {
       status: response.status,
@@ -100,6 +116,32 @@ export class GrpcPlaybackClient implements HttpExchanger {
       body: bodyOf(response.body),
       ...(trailers ? { trailers: () => trailers } : {}),
     };
+  }
+
+  /** The recording to serve next from `candidates` (in recorded order, the last again once they run out). */
+  #next(servedKey: string, candidates: RecordedCall[]): RecordedExchange {
+    const index = this.#served.get(servedKey) ?? 0;
+    this.#served.set(servedKey, index + 1);
+    const { exchange } = candidates[Math.min(index, candidates.length - 1)]!;
+    this.#used.add(exchange);
+    this.#hits++;
+    this.#logger.debug({ method: exchange.request.target, recording: index }, 'gRPC HIT');
+    return exchange;
+  }
+
+  #replay(key: string, calls: RecordedCall[], request: RecordedRequest, client: AsyncIterable<Buffer>, signal?: AbortSignal): ExchangeResponse {
+    const recording = Math.min(this.#served.get(key) ?? 0, calls.length - 1);
+    const exchange = this.#next(key, calls);
+    return replayStream(exchange, {
+      url: `${request.scheme}://${request.host}${request.target}`,
+      recording,
+      client,
+      signal,
+      onMismatch: (mismatch) => {
+        this.#logger.warn(mismatch, grpcMismatchLine(mismatch));
+        if (this.#mismatches.length < this.#maxMismatches) this.#mismatches.push(mismatch);
+      },
+    });
   }
 
   async #miss(request: RecordedRequest, status: number, text: string): Promise<ExchangeResponse> {
@@ -128,6 +170,16 @@ export class GrpcPlaybackClient implements HttpExchanger {
   /** Recorded gRPC calls no call has used yet (since the last `reset`). */
   unused(): RecordedExchange[] {
     return [...this.#calls.values()].flat().map((c) => c.exchange).filter((e) => !this.#used.has(e));
+  }
+
+  /** Streaming calls whose client messages differed from the recording (kept up to `maxMismatches`). */
+  mismatches(): GrpcStreamMismatch[] {
+    return [...this.#mismatches];
+  }
+
+  /** One line per such call, for an end-of-run summary. */
+  mismatchSummary(): string[] {
+    return this.#mismatches.map((m) => grpcMismatchLine(m)!);
   }
 
   /** Rewinds the recorded order of identical calls and streams (a new iteration). */

@@ -12,6 +12,7 @@ import type { RawHeaders, RecordedRequest } from '../archive/archive-types.js';
 import type { ExchangeOptions, ExchangeResponse, HttpExchanger } from './http-exchanger.js';
 import { Scrubber, type ScrubOptions } from '../archive/scrub.js';
 import { withDecodedBody } from './content-coding.js';
+import { GrpcCallTap } from '../grpc/grpc-call-tap.js';
 
 /** The Content-Length of a response, when it has exactly one valid value. */
 function contentLength(headers: RawHeaders): number | undefined {
@@ -48,11 +49,18 @@ export class ArchivingHTTPClient implements HttpExchanger {
     return this.#inFlight;
   }
 
+  get streamsRequestBodies(): boolean {
+    return this.#inner.streamsRequestBodies === true;
+  }
+
   async exchange(request: RecordedRequest, options?: ExchangeOptions): Promise<ExchangeResponse> {
     const started = new Date();
     const t0 = performance.now();
-    const response = await this.#inner.exchange(request, options);
-    return { ...response, body: this.#tee(request, response, started, t0) };
+    // A streamed (gRPC) request: tapped for its bytes and for the order of the messages both ways.
+    const tap = options?.requestBody ? new GrpcCallTap(t0) : undefined;
+    const response = await this.#inner.exchange(request, tap ? { ...options, requestBody: tap.requests(options!.requestBody!) } : options);
+    const observed = tap ? { ...response, body: tap.responses(response.body) } : response;
+    return { ...response, body: this.#tee(request, observed, started, t0, tap) };
   }
 
   async *#tee(
@@ -60,6 +68,7 @@ export class ArchivingHTTPClient implements HttpExchanger {
     response: ExchangeResponse,
     started: Date,
     t0: number,
+    tap?: GrpcCallTap,
   ): AsyncIterable<Buffer> {
     const chunks: Buffer[] = [];
     // With a Content-Length the client knows the body is complete with its last byte: record before sending it,
@@ -75,12 +84,12 @@ export class ArchivingHTTPClient implements HttpExchanger {
         // Trailers come after the last byte: a response that may have them is recorded at its end.
         if (!recorded && received === expected && !response.trailers) {
           recorded = true;
-          await this.#record(request, response, Buffer.concat(chunks), started, t0);
+          await this.#record(request, response, Buffer.concat(chunks), started, t0, tap);
         }
         yield chunk;
       }
       // Reached only when the body ended normally: not on an early return or an error.
-      if (!recorded) await this.#record(request, response, Buffer.concat(chunks), started, t0);
+      if (!recorded) await this.#record(request, response, Buffer.concat(chunks), started, t0, tap);
     } finally {
       this.#inFlight--;
     }
@@ -92,11 +101,13 @@ export class ArchivingHTTPClient implements HttpExchanger {
     body: Buffer,
     started: Date,
     t0: number,
+    tap?: GrpcCallTap,
   ): Promise<void> {
     const stored = this.#scrubber.forRecord({
       startedDateTime: started.toISOString(),
       timeMs: Math.round((performance.now() - t0) * 1000) / 1000,
-      request,
+      request: tap ? { ...request, body: tap.requestBody() } : request,
+      ...(tap ? { grpcEvents: tap.events() } : {}),
       response: {
         status: response.status,
         statusText: response.statusText,

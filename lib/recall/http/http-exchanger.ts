@@ -27,11 +27,22 @@ export interface ExchangeResponse extends ResponseHead {
   body: AsyncIterable<Buffer>;
   /** HTTP/2 trailers (`grpc-status`), known once the body ended; undefined when there were none. */
   trailers?: () => RawHeaders | undefined;
+  /**
+   * false when the reply is known to carry a body or trailers (an HTTP/2 stream its headers did not end): the
+   * server then sends the headers at once instead of first reading the body to see whether it is empty.
+   */
+  headersOnly?: boolean;
 }
 
 export interface ExchangeOptions {
   /** Aborts the exchange (the downstream client went away). */
   signal?: AbortSignal;
+  /**
+   * The request body as it arrives (a gRPC call over HTTP/2: its messages are forwarded as they come, so a client
+   * that waits for each answer before it sends more does not deadlock); `request.body` is then empty. Given only
+   * to exchangers whose `streamsRequestBodies` is true.
+   */
+  requestBody?: AsyncIterable<Buffer>;
 }
 
 export interface HttpExchanger {
@@ -40,6 +51,8 @@ export interface HttpExchanger {
    * response head could be obtained; the servers turn those into 502 and 504 responses.
    */
   exchange(request: RecordedRequest, options?: ExchangeOptions): Promise<ExchangeResponse>;
+  /** True when `exchange` reads `ExchangeOptions.requestBody`; wrappers answer for their inner exchanger. */
+  readonly streamsRequestBodies?: boolean;
   /** Releases pooled connections and other resources. Idempotent. */
   close(): Promise<void>;
 }

@@ -14,6 +14,7 @@ import type { RawHeaders, RecordedRequest } from '../archive/archive-types.js';
 import { inMemoryBytes, type HttpExchanger } from './http-exchanger.js';
 import { flatOf, headerValue, pairsOf, splitHost, withoutHopByHop } from './http-headers.js';
 import { peekEmpty, respondHeadersOnly } from '../http2/h2-empty-reply.js';
+import { streamedRequestOf } from '../grpc/streamed-request.js';
 
 /**
  * Where a redirected connection was really going: under iptables REDIRECT `socket.localAddress` is Recall's own
@@ -254,7 +255,9 @@ export function createRequestHandler(
         ['x-recall-error', RECALL_ERROR_CODES.LOOP],
       ]);
     }
-    const body = announcesTooMuch(req, limit) ? undefined : await readBody(req, limit);
+    // gRPC over HTTP/2 is streamed both ways (lib/recall/grpc/streamed-request.ts); anything else is read whole.
+    const streamed = streamedRequestOf(req, res, exchanger, limit);
+    const body = streamed ? EMPTY : announcesTooMuch(req, limit) ? undefined : await readBody(req, limit);
     if (!body)
       return plain(res, 413, `Recall: request body larger than ${limit} bytes`, [['Connection', 'close']]);
     const request: RecordedRequest = {
@@ -269,7 +272,8 @@ export function createRequestHandler(
     };
     let response;
     try {
-      response = await exchanger.exchange(request, { signal: closeSignalOf(req.socket) });
+      const exchangeOptions = streamed ? { signal: streamed.signal, requestBody: streamed.body } : { signal: closeSignalOf(req.socket) };
+      response = await exchanger.exchange(request, exchangeOptions);
     } catch (error) {
       const code = isAutotestError(error) ? error.code : 'ERR_RECALL_INTERNAL';
       const status = code === RECALL_ERROR_CODES.UPSTREAM_TIMEOUT ? 504 : 502;
@@ -277,7 +281,7 @@ export function createRequestHandler(
       return plain(res, status, `Recall: ${(error as Error).message}`, [['x-recall-error', code]]);
     }
     const headers = forwardedHeaders(response.headers);
-    if (req.httpVersionMajor === 2) {
+    if (req.httpVersionMajor === 2 && response.headersOnly !== false) {
       // An empty HTTP/2 reply without trailers is one HEADERS frame (gRPC's trailers-only replies need it).
       const peeked = await peekEmpty(response.body);
       if (peeked.empty && !response.trailers?.()?.length) return respondHeadersOnly(res, response.status, headers);

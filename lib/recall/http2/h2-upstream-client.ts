@@ -3,7 +3,8 @@
  * host the protocol choice names `h2` go over one node:http2 session per origin (multiplexed, recycled after
  * `maxStreamsPerSession` streams or when the server sends GOAWAY); every other request goes to the inner exchanger
  * (an `HTTPClient`). Answers the status, the headers (without pseudo-headers), the body as it arrives and the
- * trailers once the body ended.
+ * trailers once the body ended. A streamed request body (a gRPC call) is forwarded as it arrives, at the pace the
+ * upstream's flow control allows; a request the client cancels is cancelled upstream (RST_STREAM CANCEL).
  */
 import http2 from 'node:http2';
 import { STATUS_CODES } from 'node:http';
@@ -17,6 +18,7 @@ import type { ExchangeOptions, ExchangeResponse, HttpExchanger } from '../http/h
 import { splitHost, withoutHeaders, withoutHopByHop } from '../http/http-headers.js';
 import { refusedUpstreamKind } from '../http/upstream-policy.js';
 import type { ProtocolChoice } from './alpn-choice.js';
+import { readWhole } from '../grpc/streamed-request.js';
 
 export interface H2UpstreamClientOptions {
   /** Answers every request not sent over HTTP/2 (an `HTTPClient`). Closed by `close()`. */
@@ -51,6 +53,35 @@ interface PooledSession {
   streams: number;
 }
 
+/** Waits until `stream` takes more data or is gone, removing both listeners either way. */
+function drainedOrClosed(stream: http2.ClientHttp2Stream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
+}
+
+/**
+ * Sends a streamed request body upstream chunk by chunk, waiting for the upstream's flow control when it is full,
+ * and half-closes once the client did. A body that fails (too large, the client gone) resets the stream.
+ */
+async function forward(body: AsyncIterable<Buffer>, stream: http2.ClientHttp2Stream, url: string): Promise<void> {
+  try {
+    for await (const chunk of body) {
+      if (stream.destroyed || stream.closed) return; // leaving the loop stops reading the client
+      if (!stream.write(chunk)) await drainedOrClosed(stream);
+    }
+    if (!stream.destroyed && !stream.closed) stream.end();
+  } catch (error) {
+    stream.destroy(new RecallError(RECALL_ERROR_CODES.UPSTREAM_PROTOCOL, `${url}: the client's request stream failed: ${(error as Error).message}`, { cause: error }));
+  }
+}
+
 export class H2UpstreamClient implements HttpExchanger {
   readonly #options: H2UpstreamClientOptions;
   readonly #sessions = new Map<string, PooledSession>();
@@ -63,11 +94,16 @@ export class H2UpstreamClient implements HttpExchanger {
     this.#ca = options.extraCAs?.length ? [...tls.rootCertificates, ...options.extraCAs] : undefined;
   }
 
-  exchange(request: RecordedRequest, options: ExchangeOptions = {}): Promise<ExchangeResponse> {
+  /** A streamed request body goes out as it arrives over h2; the inner exchanger gets it read whole. */
+  readonly streamsRequestBodies = true;
+
+  async exchange(request: RecordedRequest, options: ExchangeOptions = {}): Promise<ExchangeResponse> {
     const target = splitHost(request.host, 443);
-    if (request.scheme !== 'https' || !target || this.#options.protocols.chosen(target.hostname) !== 'h2')
-      return this.#options.inner.exchange(request, options);
-    return this.#send(request, `https://${request.host}`, options);
+    if (request.scheme === 'https' && target && this.#options.protocols.chosen(target.hostname) === 'h2')
+      return this.#send(request, `https://${request.host}`, options);
+    const { requestBody, ...rest } = options;
+    const whole = requestBody && !this.#options.inner.streamsRequestBodies ? { ...request, body: await readWhole(requestBody) } : undefined;
+    return this.#options.inner.exchange(whole ?? request, whole ? rest : options);
   }
 
   #session(origin: string): http2.ClientHttp2Session {
@@ -110,10 +146,15 @@ export class H2UpstreamClient implements HttpExchanger {
       const had = headers[key];
       headers[key] = had === undefined ? value : [...(Array.isArray(had) ? had : [String(had)]), value];
     }
-    if (request.body.length > 0) headers['content-length'] = String(request.body.length);
+    const streamed = options.requestBody;
+    if (!streamed && request.body.length > 0) headers['content-length'] = String(request.body.length);
     return new Promise((resolve, reject) => {
-      const stream = session.request(headers, { endStream: request.body.length === 0 });
-      const onAbort = (): void => void stream.close(http2.constants.NGHTTP2_CANCEL);
+      const stream = session.request(headers, { endStream: !streamed && request.body.length === 0 });
+      // Cancelled upstream (RST_STREAM CANCEL), and the body fails rather than ending: nothing is recorded of it.
+      const onAbort = (): void => {
+        stream.close(http2.constants.NGHTTP2_CANCEL);
+        stream.destroy(new RecallError(RECALL_ERROR_CODES.UPSTREAM_PROTOCOL, `${url}: cancelled by the client`));
+      };
       options.signal?.addEventListener('abort', onAbort, { once: true });
       stream.once('close', () => options.signal?.removeEventListener('abort', onAbort));
       const timeoutMs = this.#options.timeoutMs ?? 30_000;
@@ -131,8 +172,14 @@ export class H2UpstreamClient implements HttpExchanger {
             : new RecallError(RECALL_ERROR_CODES.UPSTREAM_CONNECT, `HTTP/2 request to ${url} failed: ${error.code ?? error.message}`, { cause: error });
         reject(failure);
       });
-      stream.once('response', (received: http2.IncomingHttpHeaders) => {
+      // Closed before any response (cancelled, reset by the upstream): after a response this does nothing.
+      stream.once('close', () =>
+        reject(new RecallError(RECALL_ERROR_CODES.UPSTREAM_PROTOCOL, `HTTP/2 request to ${url} closed before a response (code ${stream.rstCode ?? 0})`)),
+      );
+      stream.once('response', (received: http2.IncomingHttpHeaders, flags: number) => {
         const status = Number(received[':status'] ?? 502);
+        // A streaming call may stay quiet for long once it is answered (a watch); the client decides when to stop.
+        if (streamed) stream.setTimeout(0);
         resolve({
           status,
           statusText: STATUS_CODES[status] ?? '',
@@ -140,9 +187,12 @@ export class H2UpstreamClient implements HttpExchanger {
           headers: pairsOfH2(received),
           body: stream,
           trailers: () => trailers,
+          // The HEADERS frame ended the stream (a gRPC trailers-only reply); `endAfterHeaders` is set for servers only.
+          headersOnly: (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0,
         });
       });
-      if (request.body.length > 0) stream.end(request.body);
+      if (streamed) void forward(streamed, stream, url);
+      else if (request.body.length > 0) stream.end(request.body);
     });
   }
 

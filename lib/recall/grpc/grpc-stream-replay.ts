@@ -1,0 +1,146 @@
+/**
+ * Plays one recorded streaming gRPC call back to a live client, step by step in the recorded order
+ * (`_recall.grpc.events`): where the recording has the client send a message, the next client message is awaited;
+ * where it has the server send one, it goes out; where the client half-closed, the client's end is awaited. Then
+ * the recorded trailers (grpc-status). As in rpcreplay, a client message is not required to equal the recorded
+ * one: the replay goes on, and the difference is counted (as are client messages beyond the recording and
+ * recorded ones the client never sent) and reported once the call is over. Archives without events were recorded
+ * with the whole request read first: that order is assumed for them.
+ */
+import type { RecordedExchange } from '../archive/archive-types.js';
+import { bodyOf, type ExchangeResponse } from '../http/http-exchanger.js';
+import type { GrpcCallEvent } from './grpc-call-record.js';
+import { GrpcFrameReader } from './grpc-frame-reader.js';
+import { wireMessages } from './grpc-messages.js';
+
+/** How a played-back streaming call differed from its recording. */
+export interface GrpcStreamMismatch {
+  /** `https://host/package.Service/Method`. */
+  url: string;
+  /** Which recording of that method was played (0 is the first recorded). */
+  recording: number;
+  /** Client messages that differed from the recorded message at their place. */
+  differentMessages: number;
+  /** The first of those: its number in the call, and both messages as hex (cut to 64 bytes). */
+  firstDifferent?: { message: number; sent: string; recorded: string };
+  /** Client messages sent where the recording has the client half-close. */
+  extraMessages: number;
+  /** Recorded client messages the client never sent (it half-closed first). */
+  missingMessages: number;
+}
+
+const HEX_SHOWN = 64;
+
+/** Hex of a message's payload (the 5-byte frame head left out), cut to 64 bytes. */
+export function hexOf(bytes: Buffer | undefined): string {
+  if (!bytes) return '(none)';
+  const hex = bytes.subarray(0, HEX_SHOWN).toString('hex');
+  return bytes.length > HEX_SHOWN ? `${hex}… (${bytes.length} bytes)` : hex || '(empty)';
+}
+
+/** One line for a log or summary, or undefined when the call went as recorded. */
+export function grpcMismatchLine(m: GrpcStreamMismatch): string | undefined {
+  const parts: string[] = [];
+  if (m.differentMessages > 0)
+    parts.push(`${m.differentMessages} client message(s) differ from the recording (first: message ${m.firstDifferent!.message}, sent ${m.firstDifferent!.sent}, recorded ${m.firstDifferent!.recorded})`);
+  if (m.extraMessages > 0) parts.push(`${m.extraMessages} client message(s) beyond the recording`);
+  if (m.missingMessages > 0) parts.push(`${m.missingMessages} recorded client message(s) never sent`);
+  return parts.length === 0 ? undefined : `GRPC MISMATCH ${m.url} (recording ${m.recording}): ${parts.join('; ')}`;
+}
+
+/** The client's messages one at a time, read from its body as they complete. */
+class ClientMessages {
+  readonly #iterator: AsyncIterator<Buffer>;
+  readonly #reader = new GrpcFrameReader();
+  readonly #ready: Buffer[] = [];
+  #ended = false;
+
+  constructor(body: AsyncIterable<Buffer>) {
+    this.#iterator = body[Symbol.asyncIterator]();
+  }
+
+  /** The next whole message (as on the wire), or undefined once the client half-closed. */
+  async next(): Promise<Buffer | undefined> {
+    while (this.#ready.length === 0 && !this.#ended) {
+      const read = await this.#iterator.next();
+      if (read.done) this.#ended = true;
+      else this.#ready.push(...this.#reader.push(read.value));
+    }
+    return this.#ready.shift();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#ended) await this.#iterator.return?.();
+  }
+}
+
+/** The recorded order: the events when they fit the bodies, else the whole request first (older archives). */
+function orderOf(exchange: RecordedExchange, sent: number, received: number): GrpcCallEvent[] {
+  const events = exchange.grpcEvents;
+  const count = (type: string): number => events?.filter((e) => e.type === type).length ?? -1;
+  if (events && count('send') === sent && count('receive') === received) return events;
+  return [
+    ...Array.from({ length: sent }, (_, message) => ({ type: 'send' as const, message, time: 0 })),
+    { type: 'end', time: 0 },
+    ...Array.from({ length: received }, (_, message) => ({ type: 'receive' as const, message, time: 0 })),
+  ];
+}
+
+export interface StreamReplayOptions {
+  url: string;
+  /** Which recording of the method this is, for the report. */
+  recording: number;
+  /** The client's body as it arrives. */
+  client: AsyncIterable<Buffer>;
+  /** Aborted when the client cancels the call: the replay stops. */
+  signal?: AbortSignal | undefined;
+  /** Told how the call differed from the recording, once it is over (only when it did). */
+  onMismatch: (mismatch: GrpcStreamMismatch) => void;
+}
+
+/** The recorded reply to a streaming call, its body paced by the client's messages as recorded. */
+export function replayStream(exchange: RecordedExchange, options: StreamReplayOptions): ExchangeResponse {
+  const { request, response } = exchange;
+  const recordedSent = wireMessages(request.body) ?? [];
+  // A reply that is not gRPC framed (hand-edited) goes out whole, after the whole request.
+  const replies = wireMessages(response.body) ?? (response.body.length > 0 ? [response.body] : []);
+  const events = orderOf(exchange, recordedSent.length, replies.length);
+  const trailersOnly = replies.length === 0 && !response.trailers;
+  async function* body(): AsyncIterable<Buffer> {
+    const client = new ClientMessages(options.client);
+    const mismatch: GrpcStreamMismatch = { url: options.url, recording: options.recording, differentMessages: 0, extraMessages: 0, missingMessages: 0 };
+    try {
+      for (const event of events) {
+        if (event.type === 'receive') {
+          yield replies[event.message]!;
+          continue;
+        }
+        if (event.type === 'send') {
+          const sent = await client.next();
+          if (options.signal?.aborted) return;
+          const recorded = recordedSent[event.message]!;
+          if (!sent) mismatch.missingMessages++;
+          else if (!sent.equals(recorded) && mismatch.differentMessages++ === 0)
+            mismatch.firstDifferent = { message: event.message, sent: hexOf(sent.subarray(5)), recorded: hexOf(recorded.subarray(5)) };
+          continue;
+        }
+        while (await client.next()) mismatch.extraMessages++; // the recording has the client half-close here
+        if (options.signal?.aborted) return;
+      }
+      if (grpcMismatchLine(mismatch)) options.onMismatch(mismatch);
+    } finally {
+      await client.stop();
+    }
+  }
+  const trailers = response.trailers;
+  return {
+    status: response.status,
+    statusText: response.statusText,
+    httpVersion: response.httpVersion,
+    headers: response.headers.filter(([name]) => !name.startsWith(':')),
+    body: events.length === 0 ? bodyOf(Buffer.alloc(0)) : body(),
+    ...(trailers ? { trailers: () => trailers } : {}),
+    // Headers go out at once unless the reply is trailers-only (one HEADERS frame, sent once the client is done).
+    ...(trailersOnly ? {} : { headersOnly: false }),
+  };
+}

@@ -1,0 +1,208 @@
+// Interactive gRPC streams through Recall with a real @grpc/grpc-js server and client (TLS, h2, loopback): a bidi
+// Chat driven ping-pong (each note sent only after the echo of the previous one, the client half-closing only at
+// the end) and a client stream answered before the client half-closes. Reading the request whole before
+// forwarding or matching it deadlocked both; now messages are relayed as they come, their interleaving is in the
+// archive (`_recall.grpc.events`), and playback replays them frame by frame in that order with the server stopped.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import {
+  Archive,
+  ArchivedProtocols,
+  ArchivingHTTPClient,
+  CertificateAuthority,
+  GrpcPlaybackClient,
+  H2UpstreamClient,
+  HTTPClient,
+  HTTPSServer,
+  PlaybackHTTPClient,
+  UpstreamProtocolProbe,
+  type GrpcCallRecord,
+} from '../../lib/recall/index.js';
+import type { ExchangeOptions, ExchangeResponse, HttpExchanger, RecordedRequest } from '../../lib/recall/http/http-exchanger.js';
+import { createTestCa, loopbackLookup, type TestCa } from './http-fixtures.js';
+import { clientVia, collectUntilStop, pingPong, startEchoServer, type EchoClient, type EchoServer, type Note } from './grpc-fixtures.js';
+import { poll } from '../helpers/device-processes.js';
+
+/** Passes every exchange through and counts the response bodies still being sent (a call left open is a leak). */
+class OpenBodies implements HttpExchanger {
+  open = 0;
+  constructor(readonly inner: HttpExchanger) {}
+  get streamsRequestBodies(): boolean {
+    return this.inner.streamsRequestBodies === true;
+  }
+  async exchange(request: RecordedRequest, options?: ExchangeOptions): Promise<ExchangeResponse> {
+    const response = await this.inner.exchange(request, options);
+    this.open++;
+    const done = (): number => this.open--;
+    return {
+      ...response,
+      body: (async function* () {
+        try {
+          yield* response.body;
+        } finally {
+          done();
+        }
+      })(),
+    };
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+const BIG = 'b'.repeat(1_500_000); // larger than every default HTTP/2 window: flow control both ways
+
+/** Starts a Chat, waits for the first echo, then cancels the call. */
+function cancelAfterFirstEcho(client: EchoClient): Promise<string> {
+  return new Promise((resolve) => {
+    const call = client.chat();
+    call.on('data', () => call.cancel());
+    call.on('error', (error: grpc.ServiceError) => resolve(`${error.code}`));
+    call.write({ text: 'x', number: 1 });
+  });
+}
+
+const eventsOf = (calls: GrpcCallRecord[], method: string, firstText: string): string[] | undefined =>
+  calls
+    .find((c) => c.method === method && Buffer.from(c.requestMessages[0] ?? '', 'base64').includes(firstText))
+    ?.events?.map((e) => `${e.type}${'message' in e ? e.message : ''}`);
+
+describe('gRPC interactive streams through Recall', () => {
+  let dir: string;
+  let labCa: TestCa;
+  let ca: CertificateAuthority;
+  let origin: EchoServer;
+  const file = (): string => join(dir, 'streams.har');
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'recall-grpc-streams-'));
+    labCa = createTestCa('Lab Public CA');
+    ca = await CertificateAuthority.open('/O=Recall Test', { dir: join(dir, 'ca') });
+    origin = await startEchoServer(labCa.issue('grpc.test'));
+  });
+
+  afterAll(async () => {
+    origin.server.forceShutdown();
+    await ca.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function playback(archive: Archive): Promise<{ grpcPlayback: GrpcPlaybackClient; counted: OpenBodies; server: HTTPSServer; client: EchoClient }> {
+    const grpcPlayback = new GrpcPlaybackClient(new PlaybackHTTPClient(archive));
+    const counted = new OpenBodies(grpcPlayback);
+    const server = new HTTPSServer({ exchanger: counted, certificates: ca, protocols: new ArchivedProtocols(archive) });
+    const { port } = await server.listen();
+    return { grpcPlayback, counted, server, client: clientVia(port, origin.port, ca.rootCertificatePem) };
+  }
+
+  it('records a ping-pong Chat and a client stream answered early, as they happen, with their interleaving', async () => {
+    const archive = Archive.create();
+    const upstream = { extraCAs: [labCa.pem], lookup: loopbackLookup, allowLocalUpstreams: true };
+    const probe = new UpstreamProtocolProbe({ ...upstream, archive, portOf: () => origin.port });
+    const counted = new OpenBodies(new ArchivingHTTPClient(new H2UpstreamClient({ ...upstream, inner: new HTTPClient(upstream), protocols: probe }), { archive }));
+    await using server = new HTTPSServer({ exchanger: counted, certificates: ca, protocols: probe });
+    const { port } = await server.listen();
+    const client = clientVia(port, origin.port, ca.rootCertificatePem);
+
+    expect(await pingPong(client, ['x', 'y', 'z'])).toEqual([
+      { text: 'echo x', number: 10 },
+      { text: 'echo y', number: 20 },
+      { text: 'echo z', number: 30 },
+    ]);
+    expect(await collectUntilStop(client, ['a', 'b', 'stop'])).toEqual({ text: 'a+b', number: 2 });
+    expect((await pingPong(client, [BIG, BIG])).map((n: Note) => [n.text.length, n.number])).toEqual([
+      [BIG.length + 5, 10],
+      [BIG.length + 5, 20],
+    ]);
+    // Cancelled mid-stream: cancelled upstream too (else the origin's chat would wait for more forever), nothing
+    // left open, nothing half-recorded.
+    expect(await poll(async () => origin.closedChats === 2)).toBe(true);
+    expect(await cancelAfterFirstEcho(client)).toBe(`${grpc.status.CANCELLED}`);
+    const settled = await poll(async () => origin.closedChats === 3 && counted.open === 0);
+    expect([settled, origin.closedChats, counted.open]).toEqual([true, 3, 0]);
+    client.close();
+
+    const calls = archive.toHar().log.entries.map((e) => e._recall?.grpc).filter((c) => c !== undefined);
+    expect(calls.map((c) => c.method)).toEqual([
+      '/recalltest.Echo/Chat',
+      '/recalltest.Echo/CollectUntil',
+      '/recalltest.Echo/Chat',
+    ]);
+    expect(eventsOf(calls, '/recalltest.Echo/Chat', 'x')).toEqual(['send0', 'receive0', 'send1', 'receive1', 'send2', 'receive2', 'end']);
+    // The answer came while the client still had its side open: no `end` before it.
+    expect(eventsOf(calls, '/recalltest.Echo/CollectUntil', 'a')?.slice(0, 4)).toEqual(['send0', 'send1', 'send2', 'receive0']);
+    const times = calls[0]!.events!.map((e) => e.time);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    await archive.save(file());
+    await counted.close();
+  });
+
+  it('plays them back frame by frame in the recorded order with the server stopped', async () => {
+    origin.server.forceShutdown();
+    const { grpcPlayback, counted, server, client } = await playback(await Archive.load(file()));
+    await using _server = server;
+    expect(await pingPong(client, ['x', 'y', 'z'])).toEqual([
+      { text: 'echo x', number: 10 },
+      { text: 'echo y', number: 20 },
+      { text: 'echo z', number: 30 },
+    ]);
+    expect(await collectUntilStop(client, ['a', 'b', 'stop'])).toEqual({ text: 'a+b', number: 2 });
+    expect((await pingPong(client, [BIG, BIG])).map((n: Note) => [n.text.length, n.number])).toEqual([
+      [BIG.length + 5, 10],
+      [BIG.length + 5, 20],
+    ]);
+    expect([grpcPlayback.hits, grpcPlayback.unused(), grpcPlayback.mismatches()]).toEqual([3, [], []]);
+    // Cancelled mid-stream in playback: the replay stops, nothing stays open, nothing is reported.
+    expect(await cancelAfterFirstEcho(client)).toBe(`${grpc.status.CANCELLED}`);
+    expect(await poll(async () => counted.open === 0)).toBe(true);
+    expect(grpcPlayback.mismatches()).toEqual([]);
+    client.close();
+  });
+
+  it('goes on past a client message that differs from the recording, and reports it', async () => {
+    const { grpcPlayback, server, client } = await playback(await Archive.load(file()));
+    await using _server = server;
+    expect(await pingPong(client, ['x', 'Y', 'z'])).toEqual([
+      { text: 'echo x', number: 10 },
+      { text: 'echo y', number: 20 },
+      { text: 'echo z', number: 30 },
+    ]);
+    client.close();
+    const [mismatch] = grpcPlayback.mismatches();
+    expect(mismatch).toMatchObject({ recording: 0, differentMessages: 1, extraMessages: 0, missingMessages: 0 });
+    expect(mismatch!.firstDifferent).toEqual({ message: 1, sent: Buffer.from('\n\x01Y\x10\x02').toString('hex'), recorded: Buffer.from('\n\x01y\x10\x02').toString('hex') });
+    expect(grpcPlayback.mismatchSummary()).toEqual([
+      `GRPC MISMATCH https://grpc.test:${origin.port}/recalltest.Echo/Chat (recording 0): 1 client message(s) differ from the recording (first: message 1, sent 0a01591002, recorded 0a01791002)`,
+    ]);
+  });
+
+  it('plays an archive recorded before events existed in its one possible order: the whole request first', async () => {
+    const har = JSON.parse(await readFile(file(), 'utf8')) as { log: { entries: Array<{ _recall?: { grpc?: { events?: unknown } } }> } };
+    for (const entry of har.log.entries) delete entry._recall?.grpc?.events;
+    await writeFile(join(dir, 'old.har'), JSON.stringify(har));
+    const { grpcPlayback, server, client } = await playback(await Archive.load(join(dir, 'old.har')));
+    await using _server = server;
+    const replies = await new Promise<Note[]>((resolve, reject) => {
+      const got: Note[] = [];
+      const call = client.chat().on('data', (n: Note) => got.push(n)).on('end', () => resolve(got)).on('error', reject);
+      for (const [i, text] of ['x', 'y', 'z'].entries()) call.write({ text, number: i + 1 });
+      call.end();
+    });
+    expect(replies.map((n) => n.text)).toEqual(['echo x', 'echo y', 'echo z']);
+    client.close();
+    expect(grpcPlayback.mismatches()).toEqual([]);
+  });
+
+  it('refuses an archive whose recorded order is malformed, naming the value', async () => {
+    const har = JSON.parse(await readFile(file(), 'utf8')) as { log: { entries: Array<{ _recall?: { grpc?: { events?: Array<{ message?: number }> } } }> } };
+    har.log.entries[0]!._recall!.grpc!.events![2]!.message = 7;
+    await writeFile(join(dir, 'bad.har'), JSON.stringify(har));
+    await expect(Archive.load(join(dir, 'bad.har'))).rejects.toMatchObject({
+      code: 'ERR_ARCHIVE_INVALID',
+      message: expect.stringContaining('log.entries[0]._recall.grpc.events[2].message is number 7, expected 1 (the next send message)'),
+    });
+  });
+});
