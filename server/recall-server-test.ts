@@ -22,7 +22,7 @@ import type { Socket } from 'node:net';
 import { reasonOf, TestError, TestFail } from '../lib/errors.js';
 import type { Job } from '../lib/job.js';
 import type { CertificateAuthority, DnsResolver, HttpExchanger, ProtocolChoice, WebSocketExchanger } from '../lib/recall/index.js';
-import { answerPlain, DNSServer, HTTPServer, HTTPSServer, NameMap } from '../lib/recall/index.js';
+import { DNSServer, HTTPServer, HTTPSServer, NameMap } from '../lib/recall/index.js';
 import { isPassing } from '../lib/status.js';
 import { Test, type TestArgs } from '../lib/test.js';
 import { runClientTest } from './client-test-runner.js';
@@ -103,9 +103,9 @@ export abstract class RecallServerTest<A extends RecallServerArgs = RecallServer
       chosen: (name) => this.protocols?.chosen(name) ?? 'http/1.1',
     };
     const webSocket: WebSocketExchanger = {
-      open: async (request, req, socket, head) => {
-        if (this.webSocket) return this.webSocket.open(request, req, socket, head);
-        answerPlain(socket, 501, 'Not Implemented', [], Buffer.from(`${this.name} answers no WebSocket: set webSocket in initialize\n`));
+      open: async (request, handshake) => {
+        if (this.webSocket) return this.webSocket.open(request, handshake);
+        handshake.refuse(501, 'Not Implemented', [], Buffer.from(`${this.name} answers no WebSocket: set webSocket in initialize\n`));
       },
       close: async () => this.webSocket?.close(),
     };

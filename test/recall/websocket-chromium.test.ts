@@ -18,6 +18,7 @@ import {
   WebSocketPlayer,
   WebSocketRecorder,
   type HttpExchanger,
+  type ProtocolChoice,
   type WebSocketExchanger,
 } from '../../lib/recall/index.js';
 import { launchChromium, spkiHash } from '../helpers/chromium.js';
@@ -62,20 +63,32 @@ describe('Chromium WebSocket page recorded and played back', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  /** Loads the page through an HTTPS interceptor and returns what it shows once its conversation is over. */
+  /**
+   * Loads the page through an HTTPS interceptor and returns what it shows once its conversation is over, with what
+   * DevTools reported: the page's protocol and the WebSocket handshake's status (101 over HTTP/1.1, 200 over h2).
+   */
   async function showPage(
+    originPort: number,
     exchanger: HttpExchanger,
     webSocket: WebSocketExchanger,
-  ): Promise<{ state: string; log: string[] }> {
-    await using https = new HTTPSServer({ exchanger, certificates: ca, webSocket });
+    protocols?: ProtocolChoice,
+  ): Promise<{ state: string; log: string[]; protocol?: string; handshakeStatus?: number }> {
+    await using https = new HTTPSServer({ exchanger, certificates: ca, webSocket, protocols });
     const { port } = await https.listen();
     await browser?.close();
     browser = await launchChromium([
-      `--host-resolver-rules=MAP ticker.test:${origin.port} 127.0.0.1:${port}`,
+      `--host-resolver-rules=MAP ticker.test:${originPort} 127.0.0.1:${port}`,
       `--ignore-certificate-errors-spki-list=${await spkiHash(port, 'ticker.test')}`,
     ]);
     const page = await browser.newPage();
-    await page.goto(`https://ticker.test:${origin.port}/`, { waitUntil: 'load' });
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.enable');
+    const devtools: { protocol?: string; handshakeStatus?: number } = {};
+    cdp.on('Network.responseReceived', (event) => {
+      if (event.type === 'Document') devtools.protocol = event.response.protocol;
+    });
+    cdp.on('Network.webSocketHandshakeResponseReceived', (event) => (devtools.handshakeStatus = event.response.status));
+    await page.goto(`https://ticker.test:${originPort}/`, { waitUntil: 'load' });
     await page
       .waitForFunction("document.getElementById('state').textContent !== 'waiting'", undefined, {
         timeout: 60_000,
@@ -87,15 +100,17 @@ describe('Chromium WebSocket page recorded and played back', () => {
     }))()`)) as { state: string; log: string[] };
     await browser.close();
     browser = undefined;
-    return seen;
+    return { ...seen, ...devtools };
   }
 
   it('shows the same frames played back as recorded, with the origin stopped', async () => {
     const archive = Archive.create();
     const upstream = { lookup: loopbackLookup, allowLocalUpstreams: true, extraCAs: [labCa.pem] };
     const recorder = new ArchivingHTTPClient(new HTTPClient(upstream), { archive });
-    const recorded = await showPage(recorder, new WebSocketRecorder({ archive, ...upstream }));
+    const recorded = await showPage(origin.port, recorder, new WebSocketRecorder({ archive, ...upstream }));
     const expected = {
+      protocol: 'http/1.1',
+      handshakeStatus: 101,
       state: 'done tick.v1',
       log: [
         'welcome',
@@ -116,10 +131,42 @@ describe('Chromium WebSocket page recorded and played back', () => {
     const loaded = await Archive.load(file);
     const playback = new PlaybackHTTPClient(loaded);
     const player = new WebSocketPlayer(loaded, { ignoreJsonPaths: ['id'], misses: playback });
-    const played = await showPage(playback, player);
+    const played = await showPage(origin.port, playback, player);
     expect(played).toEqual(expected);
     expect(player.connections).toBe(1);
     await new Promise((resolve) => setTimeout(resolve, 200)); // a mismatch is noted when the connection closes
     expect(player.mismatches()).toEqual([]);
+  }, 120_000);
+
+  it('opens the WebSocket on the h2 connection (RFC 8441) when the page host speaks h2, recording and playing back', async () => {
+    const h2Origin = await startWsOrigin(labCa.issue('ticker.test'), PAGE);
+    try {
+      // The origin speaks HTTP/1.1; the client side is h2 by choice here, as for a host whose real server chose h2.
+      const h2: ProtocolChoice = { prepare: () => Promise.resolve(), chosen: () => 'h2' };
+      const archive = Archive.create();
+      const upstream = { lookup: loopbackLookup, allowLocalUpstreams: true, extraCAs: [labCa.pem] };
+      const recorder = new ArchivingHTTPClient(new HTTPClient(upstream), { archive });
+      const frames = ['welcome', 'echo:hi', 'bytes:250,3,2,1', '{"ok":true,"op":"sub"}', '{"tick":1}', '{"tick":2}', '{"tick":3}'];
+      const recorded = await showPage(h2Origin.port, recorder, new WebSocketRecorder({ archive, ...upstream }), h2);
+      expect(recorded).toEqual({ state: 'done tick.v1', log: frames, protocol: 'h2', handshakeStatus: 200 });
+      await until(() => archive.exchanges.some(isWebSocketExchange));
+      const entry = archive.exchanges.find(isWebSocketExchange)!;
+      // Recorded in its HTTP/1.1 form (GET, Host, Upgrade), marked as having come over h2.
+      expect(entry.request).toMatchObject({ method: 'GET', host: `ticker.test:${h2Origin.port}`, httpVersion: '2.0' });
+      expect(entry.request.headers).toEqual(expect.arrayContaining([['Upgrade', 'websocket']]));
+      await h2Origin.close();
+
+      // The same archive to an h2 client and to an HTTP/1.1 client.
+      for (const [protocols, protocol, handshakeStatus] of [[h2, 'h2', 200], [undefined, 'http/1.1', 101]] as const) {
+        const playback = new PlaybackHTTPClient(archive);
+        const player = new WebSocketPlayer(archive, { ignoreJsonPaths: ['id'], misses: playback });
+        const played = await showPage(h2Origin.port, playback, player, protocols);
+        expect(played).toEqual({ state: 'done tick.v1', log: frames, protocol, handshakeStatus });
+        await until(() => player.connections === 1);
+        expect(player.mismatches()).toEqual([]);
+      }
+    } finally {
+      await h2Origin.close();
+    }
   }, 120_000);
 });

@@ -16,6 +16,11 @@ export interface H2SessionServerOptions {
   maxConcurrentStreams?: number;
   /** An idle session is closed after this many ms. @default 120000 */
   idleTimeoutMs?: number;
+  /**
+   * Answers extended CONNECT requests (RFC 8441, WebSocket over HTTP/2); when set, sessions announce
+   * SETTINGS_ENABLE_CONNECT_PROTOCOL, so a browser opens its WebSockets on the h2 connection it has.
+   */
+  onConnect?: (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void;
   logger: Logger;
 }
 
@@ -29,10 +34,11 @@ export class H2SessionServer {
     // The compatibility request and response have the members the handler uses (headers, rawHeaders, socket,
     // writeHead, write/drain, end, destroy); the handler checks httpVersionMajor where HTTP/2 differs.
     this.#server = http2.createServer(
-      { settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 256 } },
+      { settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 256, enableConnectProtocol: options.onConnect !== undefined } },
       handler as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
     );
     this.#server.setTimeout(options.idleTimeoutMs ?? 120_000);
+    if (options.onConnect) this.#server.on('connect', options.onConnect);
     this.#server.on('session', (session: http2.ServerHttp2Session) => {
       this.#sessions.add(session);
       session.once('close', () => this.#sessions.delete(session));

@@ -22,7 +22,7 @@ import { answerAlpn, HTTP1_ONLY, type ProtocolChoice } from '../http2/alpn-choic
 import { H2SessionServer } from '../http2/h2-session-server.js';
 import { peekServerName } from './client-hello.js';
 import type { WebSocketExchanger } from '../websocket/websocket-exchanger.js';
-import { createUpgradeHandler, webSocketFor } from '../websocket/upgrade-handler.js';
+import { createExtendedConnectHandler, createUpgradeHandler, webSocketFor } from '../websocket/upgrade-handler.js';
 
 /**
  * Gives the TLS context (leaf certificate and key) to present for a host name or an IP address.
@@ -91,14 +91,16 @@ export class HTTPSServer {
     // its header/request timers never reach them. applyHttpTimeouts and #accept set both themselves.
     this.#http = http.createServer({ keepAlive: true }, handler);
     this.#http.on('checkContinue', continueOrRefuse(options.maxRequestBodyBytes, handler));
-    this.#h2 = new H2SessionServer(handler, { maxStreamsPerSession: options.maxStreamsPerSession, logger: this.#logger });
     applyHttpTimeouts(this.#http, options, this.#logger);
     this.#webSocket = webSocketFor(options.exchanger, options.webSocket);
+    let onConnect;
     if (this.#webSocket) {
       const { nameMap, originalDestination } = options;
       const upgrade = { webSocket: this.#webSocket, scheme: 'https' as const, nameMap, originalDestination, handler, logger: this.#logger };
       this.#http.on('upgrade', createUpgradeHandler(upgrade));
+      onConnect = createExtendedConnectHandler(upgrade); // WebSocket over h2 (RFC 8441)
     }
+    this.#h2 = new H2SessionServer(handler, { maxStreamsPerSession: options.maxStreamsPerSession, onConnect, logger: this.#logger });
     this.#http.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) =>
       answerClientError(error, socket, this.#logger),
     );

@@ -1,10 +1,12 @@
 /**
- * The interceptors' 'upgrade' listener. A WebSocket upgrade is named like any request (Host, SNI, the address→name
- * map or the connection's original destination) and handed to the `WebSocketExchanger`; any other upgrade (curl's
- * `Upgrade: h2c`) is answered as the plain HTTP request it also is, by the ordinary request handler, without
- * switching protocols.
+ * The interceptors' WebSocket entry points: the HTTP/1.1 'upgrade' listener and the HTTP/2 extended CONNECT
+ * listener (RFC 8441). A WebSocket handshake is named like any request (Host or `:authority`, SNI, the
+ * address→name map or the connection's original destination) and handed to the `WebSocketExchanger`; any other
+ * upgrade (curl's `Upgrade: h2c`) is answered as the plain HTTP request it also is, by the ordinary request
+ * handler, without switching protocols.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -14,6 +16,7 @@ import { pairsOf } from '../http/http-headers.js';
 import { PlaybackHTTPClient } from '../http/playback-http-client.js';
 import { hostOf, isSelf, type NameForAddress, type OriginalDestination } from '../http/request-handler.js';
 import { RECALL_ERROR_CODES } from '../errors.js';
+import { ExtendedConnectHandshake, UpgradeHandshake, type ClientHandshake } from './client-handshake.js';
 import { answerPlain, type WebSocketExchanger } from './websocket-exchanger.js';
 import { WebSocketPlayer } from './websocket-player.js';
 
@@ -42,16 +45,45 @@ export function webSocketFor(
     : undefined;
 }
 
-function plainText(socket: Duplex, status: number, reason: string, text: string, code?: string): void {
+function plainText(handshake: ClientHandshake, status: number, reason: string, text: string, code?: string): void {
   const headers: Array<[string, string]> = [['Content-Type', 'text/plain; charset=utf-8']];
   if (code) headers.push(['x-recall-error', code]);
-  answerPlain(socket, status, reason, headers, Buffer.from(`${text}\n`));
+  handshake.refuse(status, reason, headers, Buffer.from(`${text}\n`));
 }
 
+type WebSocketOptions = Omit<UpgradeHandlerOptions, 'handler'>;
+
+/**
+ * Names the host of a WebSocket handshake (Host or `:authority`, SNI, the address→name map, the connection's
+ * original destination) and hands it to the exchanger in its HTTP/1.1 form; or refuses it (no name, a loop).
+ */
+async function openWebSocket(req: IncomingMessage, handshake: ClientHandshake, options: WebSocketOptions): Promise<void> {
+  const { scheme, nameMap } = options;
+  let host = hostOf(req, undefined, nameMap);
+  if (!host && options.originalDestination) {
+    const original = await options.originalDestination(req.socket);
+    if (original) host = nameMap?.nameForAddress(original)?.toLowerCase() ?? original;
+  }
+  if (!host) return plainText(handshake, 400, 'Bad Request', 'Recall: the WebSocket handshake has no Host header and the connection gives no name');
+  if (isSelf(host, scheme, req)) {
+    return plainText(handshake, 508, 'Loop Detected', `Recall: ${host} is this Recall server itself; send requests for other hosts`, RECALL_ERROR_CODES.LOOP);
+  }
+  let headers = pairsOf(req.rawHeaders);
+  if (handshake.httpVersion === '2.0') {
+    // An extended CONNECT carries no Host, Upgrade or Connection: given them, it matches (and records) exactly like
+    // the same handshake over HTTP/1.1, so an archive plays back to either transport.
+    headers = [['Host', host], ['Upgrade', 'websocket'], ['Connection', 'Upgrade'], ...headers.filter(([name]) => !name.startsWith(':'))];
+  }
+  const method = handshake.httpVersion === '2.0' ? 'GET' : (req.method ?? 'GET');
+  const request: RecordedRequest = { method, scheme, host, target: req.url ?? '/', httpVersion: handshake.httpVersion, headers, body: Buffer.alloc(0) };
+  await options.webSocket.open(request, handshake);
+}
+
+/** The interceptors' HTTP/1.1 'upgrade' listener. */
 export function createUpgradeHandler(
   options: UpgradeHandlerOptions,
 ): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
-  const { webSocket, scheme, nameMap, logger } = options;
+  const { logger } = options;
 
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     if (!/^websocket$/i.test(req.headers.upgrade ?? '')) {
@@ -64,42 +96,32 @@ export function createUpgradeHandler(
       return options.handler(req, res);
     }
     socket.on('error', (error) => logger.debug({ err: error }, 'WebSocket client socket failed'));
-    let host = hostOf(req, undefined, nameMap);
-    if (!host && options.originalDestination) {
-      const original = await options.originalDestination(req.socket);
-      if (original) host = nameMap?.nameForAddress(original)?.toLowerCase() ?? original;
-    }
-    if (!host)
-      return plainText(
-        socket,
-        400,
-        'Bad Request',
-        'Recall: the WebSocket handshake has no Host header and the connection gives no name',
-      );
-    if (isSelf(host, scheme, req))
-      return plainText(
-        socket,
-        508,
-        'Loop Detected',
-        `Recall: ${host} is this Recall server itself; send requests for other hosts`,
-        RECALL_ERROR_CODES.LOOP,
-      );
-    const request: RecordedRequest = {
-      method: req.method ?? 'GET',
-      scheme,
-      host,
-      target: req.url ?? '/',
-      httpVersion: req.httpVersion,
-      headers: pairsOf(req.rawHeaders),
-      body: Buffer.alloc(0),
-    };
-    await webSocket.open(request, req, socket, head);
+    await openWebSocket(req, new UpgradeHandshake(req, socket, head), options);
   }
 
   return (req, socket, head) => {
     upgrade(req, socket, head).catch((error: unknown) => {
       logger.error({ err: error }, 'WebSocket upgrade failed');
-      plainText(socket, 500, 'Internal Server Error', 'Recall: internal error');
+      answerPlain(socket, 500, 'Internal Server Error', [], Buffer.from('Recall: internal error\n'));
+    });
+  };
+}
+
+/**
+ * The HTTP/2 interceptor's 'connect' listener: a WebSocket over an extended CONNECT (RFC 8441, offered in the
+ * session's SETTINGS when a WebSocket mode is set); any other CONNECT is refused (Recall is not a tunnel).
+ */
+export function createExtendedConnectHandler(options: WebSocketOptions): (req: Http2ServerRequest, res: Http2ServerResponse) => void {
+  const { logger } = options;
+  return (req, res) => {
+    const handshake = new ExtendedConnectHandshake(res);
+    if (req.headers[':protocol'] !== 'websocket') {
+      return plainText(handshake, 405, 'Method Not Allowed', 'Recall: CONNECT is only for WebSocket (RFC 8441); Recall is not a tunnel');
+    }
+    res.stream.on('error', (error) => logger.debug({ err: error }, 'WebSocket client stream failed'));
+    openWebSocket(req as unknown as IncomingMessage, handshake, options).catch((error: unknown) => {
+      logger.error({ err: error }, 'WebSocket over HTTP/2 failed');
+      handshake.refuse(500, 'Internal Server Error', [], Buffer.from('Recall: internal error\n'));
     });
   };
 }

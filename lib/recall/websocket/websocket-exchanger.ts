@@ -1,15 +1,20 @@
 /**
  * The one interface both WebSocket modes implement (`WebSocketRecorder`, `WebSocketPlayer`): the interceptors hand
- * each HTTP/1.1 Upgrade request to it with the raw socket, and it owns the connection from then on.
+ * each WebSocket handshake to it (an HTTP/1.1 Upgrade or an HTTP/2 extended CONNECT, client-handshake.ts), and it
+ * owns the connection from then on.
  */
-import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { ClientHandshake } from './client-handshake.js';
 import type { RawHeaders, RecordedRequest } from '../archive/archive-types.js';
 import { withoutHopByHop } from '../http/http-headers.js';
 
 export interface WebSocketExchanger {
-  /** Takes over one upgrade: answers the handshake (101 or an HTTP error) and runs the connection. Never throws. */
-  open(request: RecordedRequest, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void>;
+  /**
+   * Takes over one handshake: answers it (the WebSocket, or an HTTP error) and runs the connection. `request` is in
+   * its HTTP/1.1 form whatever the transport (GET, with the client's headers), so archives do not depend on it.
+   * Never throws.
+   */
+  open(request: RecordedRequest, handshake: ClientHandshake): Promise<void>;
   /** Closes every connection it runs. Idempotent. */
   close(): Promise<void>;
 }

@@ -6,10 +6,8 @@
  * answered 404 and counted like any HTTP miss. Frames that differ from the recording are logged when the connection
  * closes and kept in `mismatches()`.
  */
-import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import WebSocket, { WebSocketServer } from 'ws';
+import type WebSocket from 'ws';
 import { silentLogger } from '../../logging.js';
 import type { Archive } from '../archive/archive.js';
 import type { RecordedRequest } from '../archive/archive-types.js';
@@ -20,7 +18,8 @@ import { headerValue } from '../http/http-headers.js';
 import type { MatchRules } from '../http/request-matcher.js';
 import { FrameMatcher, type FrameMatchRules } from './frame-matcher.js';
 import { HandshakeMatcher } from './handshake-matcher.js';
-import { answerPlain, extraHandshakeLines, type WebSocketExchanger } from './websocket-exchanger.js';
+import type { ClientHandshake } from './client-handshake.js';
+import type { WebSocketExchanger } from './websocket-exchanger.js';
 import { WebSocketConversation, mismatchLine, type WebSocketMismatch } from './websocket-conversation.js';
 import { offeredProtocols } from './upstream-websocket.js';
 
@@ -72,52 +71,49 @@ export class WebSocketPlayer implements WebSocketExchanger {
     this.#handshakes.reset();
   }
 
-  async open(incoming: RecordedRequest, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  async open(incoming: RecordedRequest, handshake: ClientHandshake): Promise<void> {
     const request = this.#scrubber.forMatch(incoming);
     const hit = this.#handshakes.match(request);
-    if (!hit) return this.#miss(incoming, socket);
+    if (!hit) return this.#miss(incoming, handshake);
     this.#connections++;
     const url = urlOf(request).replace(/^http/, 'ws');
     const recorded = headerValue(hit.response.headers, 'sec-websocket-protocol')?.trim();
     const protocol = recorded && offeredProtocols(incoming).includes(recorded) ? recorded : false;
-    const extra = extraHandshakeLines(hit.response.headers);
-    const server = new WebSocketServer({
-      noServer: true,
-      perMessageDeflate: false,
-      handleProtocols: () => protocol,
-    });
-    server.on('headers', (lines) => lines.push(...extra));
-    server.handleUpgrade(req, socket, head, (client) => {
-      this.#open.add(client);
-      this.#logger.debug({ url }, 'HIT WebSocket');
-      const conversation = new WebSocketConversation(
-        url,
-        hit.webSocketMessages ?? [],
-        client,
-        this.#frames,
-        this.#options.maxFrameDelayMs ?? 2000,
-      );
-      void conversation.finished.then((mismatch) => {
-        this.#open.delete(client);
-        const line = mismatchLine(mismatch);
-        if (!line) return;
-        this.#logger.warn(mismatch, line);
-        if (this.#mismatches.length < (this.#options.maxMismatches ?? 1000)) this.#mismatches.push(mismatch);
-      });
+    let client: WebSocket;
+    try {
+      client = await handshake.accept(protocol, hit.response.headers);
+    } catch (error) {
+      return void this.#logger.debug({ err: error, url }, 'WebSocket client went away during the handshake');
+    }
+    this.#open.add(client);
+    this.#logger.debug({ url, httpVersion: handshake.httpVersion }, 'HIT WebSocket');
+    const conversation = new WebSocketConversation(
+      url,
+      hit.webSocketMessages ?? [],
+      client,
+      this.#frames,
+      this.#options.maxFrameDelayMs ?? 2000,
+    );
+    void conversation.finished.then((mismatch) => {
+      this.#open.delete(client);
+      const line = mismatchLine(mismatch);
+      if (!line) return;
+      this.#logger.warn(mismatch, line);
+      if (this.#mismatches.length < (this.#options.maxMismatches ?? 1000)) this.#mismatches.push(mismatch);
     });
   }
 
-  async #miss(request: RecordedRequest, socket: Duplex): Promise<void> {
+  async #miss(request: RecordedRequest, handshake: ClientHandshake): Promise<void> {
     const fallback = this.#options.misses;
     if (!fallback) {
       this.#logger.warn({ url: urlOf(request) }, 'MISS WebSocket');
       const body = Buffer.from(`Recall: not in the archive: WebSocket ${urlOf(request)}\n`);
-      return answerPlain(socket, 404, 'Not Found', [['Content-Type', 'text/plain; charset=utf-8']], body);
+      return handshake.refuse(404, 'Not Found', [['Content-Type', 'text/plain; charset=utf-8']], body);
     }
     const response = await fallback.exchange(request);
     const chunks: Buffer[] = [];
     for await (const chunk of response.body) chunks.push(chunk);
-    answerPlain(socket, response.status, response.statusText, response.headers, Buffer.concat(chunks));
+    handshake.refuse(response.status, response.statusText, response.headers, Buffer.concat(chunks));
   }
 
   async close(): Promise<void> {

@@ -6,9 +6,8 @@
  * upgrade has its answer passed on; one that cannot be reached is answered 502 (504 on timeout).
  */
 import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import WebSocket, { WebSocketServer } from 'ws';
+import WebSocket from 'ws';
 import { silentLogger } from '../../logging.js';
 import { isAutotestError } from '../../errors.js';
 import type { Archive } from '../archive/archive.js';
@@ -17,7 +16,8 @@ import { urlOf } from '../archive/archive-codec.js';
 import { Scrubber, type ScrubOptions } from '../archive/scrub.js';
 import { RECALL_ERROR_CODES } from '../errors.js';
 import { pairsOf } from '../http/http-headers.js';
-import { answerPlain, extraHandshakeLines, type WebSocketExchanger } from './websocket-exchanger.js';
+import type { ClientHandshake } from './client-handshake.js';
+import type { WebSocketExchanger } from './websocket-exchanger.js';
 import { harMessage } from './websocket-frames.js';
 import { connectUpstream, type UpstreamWebSocketOptions } from './upstream-websocket.js';
 
@@ -30,8 +30,6 @@ export interface WebSocketRecorderOptions extends UpstreamWebSocketOptions, Scru
   maxRecordedBytes?: number;
   logger?: Logger;
 }
-
-const MAX_PAYLOAD = 64 * 1024 * 1024;
 
 /** A close code that may be sent in a close frame (1005 and 1006 only describe what happened). */
 function sendable(code: number): number | undefined {
@@ -57,7 +55,7 @@ export class WebSocketRecorder implements WebSocketExchanger {
     this.#logger = (options.logger ?? silentLogger).child({ component: 'websocket-record' });
   }
 
-  async open(request: RecordedRequest, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  async open(request: RecordedRequest, handshake: ClientHandshake): Promise<void> {
     const started = new Date();
     let upstream;
     try {
@@ -67,8 +65,7 @@ export class WebSocketRecorder implements WebSocketExchanger {
       this.#logger.warn({ err: error, url: urlOf(request) }, 'WebSocket upstream failed');
       const status = code === RECALL_ERROR_CODES.UPSTREAM_TIMEOUT ? 504 : 502;
       const text = `Recall: ${(error as Error).message}\n`;
-      return answerPlain(
-        socket,
+      return handshake.refuse(
         status,
         status === 504 ? 'Gateway Timeout' : 'Bad Gateway',
         [
@@ -82,8 +79,7 @@ export class WebSocketRecorder implements WebSocketExchanger {
       const { response } = upstream;
       const chunks: Buffer[] = [];
       for await (const chunk of response as AsyncIterable<Buffer>) chunks.push(chunk);
-      return answerPlain(
-        socket,
+      return handshake.refuse(
         response.statusCode ?? 502,
         response.statusMessage ?? '',
         pairsOf(response.rawHeaders),
@@ -91,19 +87,15 @@ export class WebSocketRecorder implements WebSocketExchanger {
       );
     }
     const { socket: origin, response } = upstream;
-    const chosen = origin.protocol;
-    const extra = extraHandshakeLines(pairsOf(response.rawHeaders));
     // The origin already chose the subprotocol: the client gets that one.
-    const server = new WebSocketServer({
-      noServer: true,
-      perMessageDeflate: false,
-      maxPayload: MAX_PAYLOAD,
-      handleProtocols: () => chosen || false,
-    });
-    server.on('headers', (lines) => lines.push(...extra));
-    server.handleUpgrade(req, socket, head, (client) =>
-      this.#relay(request, response, client, origin, started),
-    );
+    let client: WebSocket;
+    try {
+      client = await handshake.accept(origin.protocol || false, pairsOf(response.rawHeaders));
+    } catch (error) {
+      this.#logger.debug({ err: error, url: urlOf(request) }, 'WebSocket client went away during the handshake');
+      return void origin.terminate();
+    }
+    this.#relay(request, response, client, origin, started);
   }
 
   #relay(
