@@ -10,7 +10,7 @@ export interface Note {
 }
 
 export type EchoClient = grpc.Client & {
-  say(note: Note, callback: (error: grpc.ServiceError | null, reply?: Note) => void): void;
+  say(note: Note, callback: (error: grpc.ServiceError | null, reply?: Note) => void): grpc.ClientUnaryCall;
   count(note: Note): grpc.ClientReadableStream<Note>;
   collect(callback: (error: grpc.ServiceError | null, reply?: Note) => void): grpc.ClientWritableStream<Note>;
   collectUntil(callback: (error: grpc.ServiceError | null, reply?: Note) => void): grpc.ClientWritableStream<Note>;
@@ -38,6 +38,13 @@ export async function startEchoServer(tlsOptions: { key: string; cert: string })
   server.addService(Echo.service, {
     say: (call: grpc.ServerUnaryCall<Note, Note>, callback: grpc.sendUnaryData<Note>) => {
       if (call.request.text === 'fail') return callback({ code: grpc.status.FAILED_PRECONDITION, details: 'told to fail' });
+      if (call.request.text === 'secret') {
+        // A credential in the trailers (trailing metadata), as some services send a refreshed token.
+        const trailing = new grpc.Metadata();
+        trailing.set('authorization', 'Bearer s3cret-token');
+        trailing.set('x-trace', 'kept');
+        return callback(null, { text: 'said secret', number: 0 }, trailing);
+      }
       callback(null, { text: `said ${call.request.text}`, number: ++said });
     },
     count: (call: grpc.ServerWritableStream<Note, Note>) => {

@@ -14,8 +14,9 @@ export type BeforeRecord = (exchange: RecordedExchange) => RecordedExchange | un
 
 /**
  * Which secrets are stored as `[scrubbed]`: `credentials` the values of the requests' Authorization,
- * Proxy-Authorization and Cookie headers; `all` also the responses' Set-Cookie values (pages that read their own
- * cookies may then behave differently in playback); `none` stores everything in clear.
+ * Proxy-Authorization and Cookie headers, and of those and Set-Cookie in response trailers; `all` also the
+ * responses' Set-Cookie header values (pages that read their own cookies may then behave differently in
+ * playback); `none` stores everything in clear.
  */
 export type ScrubMode = 'credentials' | 'all' | 'none';
 export const SCRUB_MODES: readonly ScrubMode[] = ['credentials', 'all', 'none'];
@@ -39,17 +40,27 @@ function scrubHeaders(headers: RawHeaders, secret: Set<string>): RawHeaders {
   return headers.map(([n, v]) => (secret.has(n.toLowerCase()) ? [n, SCRUBBED] : [n, v]));
 }
 
-/** Request credentials scrubbed. */
-export const scrubCredentials: BeforeRecord = (exchange) => ({
-  ...exchange,
-  request: { ...exchange.request, headers: scrubHeaders(exchange.request.headers, SECRET_REQUEST_HEADERS) },
-});
+/**
+ * Credentials and cookies in response trailers (HTTP/2, gRPC): scrubbed in `credentials` mode already, since no
+ * client acts on a credential or a cookie sent after the body (RFC 9110 §6.5.1), so playback loses nothing.
+ */
+const SECRET_TRAILERS = new Set([...SECRET_REQUEST_HEADERS, ...SECRET_RESPONSE_HEADERS]);
 
-/** Request credentials and response cookies scrubbed (`scrub: 'all'`). */
-export const scrubSecrets: BeforeRecord = (exchange) => ({
-  ...scrubCredentials(exchange)!,
-  response: { ...exchange.response, headers: scrubHeaders(exchange.response.headers, SECRET_RESPONSE_HEADERS) },
-});
+/** Request credentials, and credentials and cookies in response trailers, scrubbed. */
+export const scrubCredentials: BeforeRecord = (exchange) => {
+  const { trailers } = exchange.response;
+  return {
+    ...exchange,
+    request: { ...exchange.request, headers: scrubHeaders(exchange.request.headers, SECRET_REQUEST_HEADERS) },
+    ...(trailers ? { response: { ...exchange.response, trailers: scrubHeaders(trailers, SECRET_TRAILERS) } } : {}),
+  };
+};
+
+/** As `scrubCredentials`, and response cookies scrubbed too (`scrub: 'all'`). */
+export const scrubSecrets: BeforeRecord = (exchange) => {
+  const scrubbed = scrubCredentials(exchange)!;
+  return { ...scrubbed, response: { ...scrubbed.response, headers: scrubHeaders(exchange.response.headers, SECRET_RESPONSE_HEADERS) } };
+};
 
 /**
  * A scrub mode from a command-line or test argument (`none`, `credentials`, `all`; `0`/`1` as none/credentials).
