@@ -119,6 +119,8 @@ describe('gRPC record and playback', () => {
     ]);
     const counted = calls.find((c) => c.method === '/recalltest.Echo/Count')!;
     expect([counted.responseMessages.length, counted.status, counted.trailersOnly]).toEqual([3, 0, false]);
+    // A unary call: the client half-closed before the answer (what makes playback match it on its message).
+    expect(calls.find((c) => c.method === '/recalltest.Echo/Say')!.events!.map((e) => e.type)).toEqual(['send', 'end', 'receive']);
     const failed = calls.find((c) => c.status === grpc.status.FAILED_PRECONDITION)!;
     expect([failed.trailersOnly, failed.message, failed.responseMessages]).toEqual([true, 'told to fail', []]);
     await archive.save(join(dir, 'grpc.har'));
