@@ -1,7 +1,8 @@
 /**
  * The lab internet's HTTP/2 site, `h2.lab.test`: the only site (with grpc.lab.test) whose server offers h2, so a
  * recording holds both protocols and playback must answer each host in the one it was recorded in. Its page loads
- * six subresources from the same host (multiplexed on one connection), and `/trailers` ends with response trailers.
+ * six subresources from the same host (multiplexed on one connection), `/trailers` ends with response trailers, and
+ * `/ticker` is the ticker page (internet-websocket.ts), whose WebSocket a browser opens on the same h2 connection.
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';

@@ -237,7 +237,10 @@ const HANDLERS: Record<string, Handler> = {
   'download.lab.test': downloadSite,
   'cookies.lab.test': cookieSite,
   'ticker.lab.test': (_request, response) => send(response, 200, 'text/html; charset=utf-8', TICKER_PAGE),
-  [H2_HOST]: (request, response, _body, url) => handleH2Site(request, response, url),
+  [H2_HOST]: (request, response, _body, url) =>
+    url.pathname === '/ticker'
+      ? send(response, 200, 'text/html; charset=utf-8', TICKER_PAGE)
+      : handleH2Site(request, response, url),
   'grpc.lab.test': (_request, response) =>
     send(response, 415, 'text/plain', 'grpc.lab.test speaks gRPC over HTTP/2 only (see docs/lab.md)\n'),
   'shared-a.lab.test': sharedSite('shared-a.lab.test'),

@@ -1,14 +1,20 @@
 /**
- * The lab internet's WebSocket site, `ticker.lab.test` (`ws://` and `wss://`, path `/feed`): what Recall must
- * record and replay of a live page. A connection is greeted with `welcome`; a text frame comes back as
+ * The lab internet's WebSocket site, `ticker.lab.test` (`ws://` and `wss://`, path `/feed`; also on h2.lab.test,
+ * where browsers open it over HTTP/2 with an extended CONNECT, RFC 8441): what Recall must record and replay of a
+ * live page. A connection is greeted with `welcome`; a text frame comes back as
  * `echo:<text>`; a JSON frame `{"op":"sub",...}` is answered `{"ok":true,"op":"sub"}` followed by three ticks
  * (`{"tick":1}`… 100 ms apart); a binary frame comes back reversed. The page at `/` runs that conversation.
  */
 import type { IncomingMessage, Server } from 'node:http';
+import type { Http2Server } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { ExtendedConnectHandshake } from '../../lib/recall/websocket/client-handshake.js';
+import { H2_HOST } from './internet-h2.js';
 
 export const TICKER_HOST = 'ticker.lab.test';
+/** Hosts that serve the feed. */
+const FEED_HOSTS = new Set([TICKER_HOST, H2_HOST]);
 
 /** The ticker's side of one connection. */
 function converse(socket: WebSocket): void {
@@ -43,11 +49,23 @@ export function attachTickerSite(server: Server): void {
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 1024 * 1024 });
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const host = (request.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
-    if (host !== TICKER_HOST || !(request.url ?? '').startsWith('/feed')) {
+    if (!FEED_HOSTS.has(host) || !(request.url ?? '').startsWith('/feed')) {
       socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
       return;
     }
     wss.handleUpgrade(request, socket, head, converse);
+  });
+}
+
+/** Answers extended CONNECTs for the feed on the internet's h2 server (which announces them in its SETTINGS). */
+export function attachTickerOverH2(server: Http2Server): void {
+  server.on('connect', (request, response) => {
+    const handshake = new ExtendedConnectHandshake(response);
+    const host = String(request.headers[':authority'] ?? '').replace(/:\d+$/, '').toLowerCase();
+    if (request.headers[':protocol'] !== 'websocket' || !FEED_HOSTS.has(host) || !request.url.startsWith('/feed')) {
+      return handshake.refuse(404, 'Not Found', [], Buffer.alloc(0));
+    }
+    handshake.accept(false, []).then(converse, () => undefined);
   });
 }
 

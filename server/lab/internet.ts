@@ -12,12 +12,13 @@ import http2 from 'node:http2';
 import tls from 'node:tls';
 import { writeFileAtomic } from '../../lib/fs-atomic.js';
 import { startDnsServer } from './internet-dns.js';
+import { GRPC_HOST, startGrpcSite } from './internet-grpc.js';
 import { H2_HOST } from './internet-h2.js';
 import { handleSiteRequest } from './internet-sites.js';
-import { attachTickerSite } from './internet-websocket.js';
+import { attachTickerOverH2, attachTickerSite } from './internet-websocket.js';
 
 /** Sites whose server offers h2 (the others answer HTTP/1.1 only). */
-const H2_SITES = new Set([H2_HOST, 'grpc.lab.test']);
+const H2_SITES = new Set([H2_HOST, GRPC_HOST]);
 
 export interface InternetConfig {
   readonly zone: string;
@@ -37,11 +38,13 @@ async function main(configPath: string): Promise<void> {
   const http = createHttpServer((request, response) => handleSiteRequest(request, response, false));
   // These two never listen: the TLS listener hands them its decrypted connections.
   const http1OverTls = createHttpServer((request, response) => handleSiteRequest(request, response, true));
-  const h2 = http2.createServer((request, response) =>
+  const h2 = http2.createServer({ settings: { enableConnectProtocol: true } }, (request, response) =>
     handleSiteRequest(request as unknown as IncomingMessage, response as unknown as ServerResponse, true),
   );
+  const grpc = startGrpcSite();
   attachTickerSite(http);
   attachTickerSite(http1OverTls);
+  attachTickerOverH2(h2);
   const https = tls.createServer(
     {
       cert: readFileSync(config.certPath),
@@ -53,7 +56,8 @@ async function main(configPath: string): Promise<void> {
       },
     },
     (socket) => {
-      if (socket.alpnProtocol === 'h2') h2.emit('connection', socket);
+      if (socket.alpnProtocol === 'h2' && socket.servername === GRPC_HOST) grpc.injectConnection(socket);
+      else if (socket.alpnProtocol === 'h2') h2.emit('connection', socket);
       else http1OverTls.emit('connection', socket);
     },
   );
