@@ -3,10 +3,11 @@
  * `test_RecallServer` use: DNS, HTTP(S) with gRPC, the protocol (h2 or HTTP/1.1) per host, and WebSocket.
  *
  * Record: the live upstream clients, their answers written to the archive (and its journal), the protocol each
- * real server chose learned by probing it. Playback: all of it answered from the archive, with no network.
+ * real server chose learned by probing it. Proxy: the same live clients, nothing recorded. Playback: all of it
+ * answered from the archive, with no network.
  */
 import type { Logger } from 'pino';
-import type { Archive } from './archive/archive.js';
+import { Archive } from './archive/archive.js';
 import type { ScrubMode } from './archive/scrub.js';
 import type { RecordedExchange } from './archive/archive-types.js';
 import type { DnsResolver } from './dns/dns-types.js';
@@ -52,6 +53,18 @@ export function recordModeClients(archive: Archive, options: RecordModeOptions):
   const recording = recordingClients(archive, { dns: options.dns, http }, { scrub, logger });
   const webSocket = new WebSocketRecorder({ archive, extraCAs, allowLocalUpstreams, scrub, logger });
   return { dns: recording.dns, http: recording.http, protocols, webSocket };
+}
+
+/**
+ * Proxy mode: the live upstreams, h2 and WebSocket included, with nothing recorded (the protocol each server chose
+ * is kept in a scratch archive that is never saved: one entry per host).
+ */
+export function proxyModeClients(options: RecordModeOptions): ModeClients {
+  const { extraCAs, allowLocalUpstreams, logger } = options;
+  const upstream = { extraCAs, allowLocalUpstreams, logger };
+  const protocols = new UpstreamProtocolProbe({ ...upstream, archive: Archive.create() });
+  const http = new H2UpstreamClient({ ...upstream, inner: new HTTPClient(upstream), protocols });
+  return { dns: options.dns, http, protocols, webSocket: new WebSocketRecorder({ archive: undefined, ...upstream }) };
 }
 
 export interface PlaybackModeClients extends ModeClients {

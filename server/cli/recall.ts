@@ -23,12 +23,12 @@ import {
   grpcTextFromProto,
   type GrpcMessageText,
   playbackModeClients,
+  proxyModeClients,
   recordModeClients,
   type PlaybackModeClients,
   type ProtocolChoice,
   DNSClient,
   DNSServer,
-  HTTPClient,
   HTTPServer,
   HTTPSServer,
   NameMap,
@@ -154,8 +154,7 @@ async function serve(options: ServeOptions): Promise<void> {
     playback = playbackModeClients(archive, { scrub });
     ({ dns: resolver, http: exchanger, protocols, webSocket } = playback);
   } else {
-    resolver = new DNSClient();
-    exchanger = new HTTPClient({ extraCAs, allowLocalUpstreams });
+    ({ dns: resolver, http: exchanger, protocols, webSocket } = proxyModeClients({ dns: new DNSClient(), extraCAs, allowLocalUpstreams }));
   }
   const host = options.listen;
   const descriptors = await openFileLimit(); // every connection is a descriptor (Node raised soft to hard)

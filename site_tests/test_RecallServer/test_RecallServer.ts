@@ -5,9 +5,9 @@ import {
   Archive,
   CertificateAuthority,
   DNSClient,
-  HTTPClient,
   parseScrubMode,
   playbackModeClients,
+  proxyModeClients,
   recordModeClients,
   mismatchLine,
   type MissMark,
@@ -76,11 +76,11 @@ export class test_RecallServer extends RecallServerTest<RecallServerTestArgs> {
     const extraCAs = [SYSTEM_CAS, ...(args.extra_ca?.split(',') ?? [])].filter((f) => existsSync(f)).map((f) => readFileSync(f, 'utf8'));
     const allowLocalUpstreams = String(args.allow_local_upstreams) === '1';
 
+    const upstream = { dns: new DNSClient({ logger: this.logger }), extraCAs, allowLocalUpstreams, scrub, logger: this.logger };
+    let live: ModeClients | undefined;
     if (this.#mode === 'proxy') {
-      const upstream = new HTTPClient({ extraCAs, allowLocalUpstreams, logger: this.logger });
-      this.onCleanup('close upstream connections', () => upstream.close());
-      this.dnsClient = new DNSClient({ logger: this.logger });
-      this.httpClient = upstream;
+      // A plain proxy, h2 and WebSocket included, that records nothing.
+      this.#use((live = proxyModeClients(upstream)));
     } else if (this.#mode === 'replay') {
       this.hermetic = true;
       this.#usePlayback(await Archive.load(args.archive!).catch((error: unknown) => {
@@ -91,13 +91,15 @@ export class test_RecallServer extends RecallServerTest<RecallServerTestArgs> {
       // Each completed exchange is journalled beside the archive: a killed job leaves archive.har.gz.journal.
       await archive.journalTo(this.archiveFile, this.logger);
       // DNS, HTTP(S) with h2 and gRPC where the real server speaks it, and WebSocket, all into the archive.
-      const recording = recordModeClients(archive, { dns: new DNSClient({ logger: this.logger }), extraCAs, allowLocalUpstreams, scrub, logger: this.logger });
-      this.#use(recording);
-      this.onCleanup('close upstream connections', async () => {
-        await recording.webSocket.close();
-        await recording.http.close();
-      });
+      this.#use((live = recordModeClients(archive, upstream)));
       this.onCleanup('save the archive', () => this.#save());
+    }
+    if (live) {
+      const { webSocket, http } = live;
+      this.onCleanup('close upstream connections', async () => {
+        await webSocket.close();
+        await http.close();
+      });
     }
     await super.initialize(args);
     await this.writeKeyval({ recall_mode: this.#mode, recall_server: this.serverAddress });

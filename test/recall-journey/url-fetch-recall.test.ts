@@ -31,5 +31,9 @@ describe.skipIf(!isRoot)('desktopui_UrlFetch in Chromium through Recall (needs r
     const run = await runInServer(lab(), 'run-remote', ['--remote', lab().devices[0]!.address, ...sshArgs(lab()), '--results-dir', dir, 'test_RecallServer', '-a', 'desktopui_UrlFetch proxy_only=1']);
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^desktopui_UrlFetch\s+\S+\s+GOOD/m);
+    // The proxy speaks h2 where the real server does, WebSocket over h2 included.
+    const keyvals = parseKeyvals(readFileSync(join(dir, 'test_RecallServer', 'test_RecallServer', 'desktopui_UrlFetch', 'results', 'keyval'), 'utf8'));
+    expect(keyvals['https_h2.lab.test_protocol{attr}']).toBe('h2');
+    expect(keyvals['https_h2.lab.test_ticker_websocket_handshakes{attr}']).toBe(200);
   }, 400_000);
 });

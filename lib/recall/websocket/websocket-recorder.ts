@@ -3,7 +3,8 @@
  * answers 101 is the client's upgrade accepted, with the subprotocol the origin chose. Messages are relayed both
  * ways as they come and noted with their time; when either side closes, the other is closed with the same code and
  * the handshake goes into the archive with its messages in HAR `_webSocketMessages`. An origin that refuses the
- * upgrade has its answer passed on; one that cannot be reached is answered 502 (504 on timeout).
+ * upgrade has its answer passed on; one that cannot be reached is answered 502 (504 on timeout). Without an
+ * archive it only relays (proxy mode).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
@@ -22,8 +23,8 @@ import { harMessage } from './websocket-frames.js';
 import { connectUpstream, type UpstreamWebSocketOptions } from './upstream-websocket.js';
 
 export interface WebSocketRecorderOptions extends UpstreamWebSocketOptions, ScrubOptions {
-  /** Where finished connections go. Saving it is the caller's job. */
-  archive: Archive;
+  /** Where finished connections go (saving it is the caller's job); none: relay only, record nothing (proxy mode). */
+  archive: Archive | undefined;
   /** Most messages kept per connection; later ones are relayed but not recorded. @default 100000 */
   maxMessages?: number;
   /** Most bytes of message data kept per connection (as stored: base64 for binary). @default 67108864 */
@@ -41,7 +42,7 @@ function sendable(code: number): number | undefined {
 }
 
 export class WebSocketRecorder implements WebSocketExchanger {
-  readonly archive: Archive;
+  readonly archive: Archive | undefined;
   readonly #options: WebSocketRecorderOptions;
   readonly #logger: Logger;
   readonly #scrubber: Scrubber;
@@ -112,7 +113,7 @@ export class WebSocketRecorder implements WebSocketExchanger {
     let full = false;
     // Bounded per connection: a long-lived feed keeps being relayed, but only its beginning is kept.
     const note = (type: 'send' | 'receive', data: WebSocket.RawData, isBinary: boolean): void => {
-      if (full) return;
+      if (full || !this.archive) return;
       const message = harMessage(type, data, isBinary);
       bytes += message.data.length;
       if (messages.length < maxMessages && bytes <= maxBytes) return void messages.push(message);
@@ -165,6 +166,8 @@ export class WebSocketRecorder implements WebSocketExchanger {
     messages: HarWebSocketMessage[],
     started: Date,
   ): Promise<void> {
+    const archive = this.archive;
+    if (!archive) return;
     const stored = this.#scrubber.forRecord({
       startedDateTime: started.toISOString(),
       timeMs: Date.now() - started.getTime(),
@@ -179,7 +182,7 @@ export class WebSocketRecorder implements WebSocketExchanger {
     });
     if (!stored) return;
     const url = urlOf(request);
-    await this.archive.add({ ...stored, webSocketMessages: messages }).then(
+    await archive.add({ ...stored, webSocketMessages: messages }).then(
       () => this.#logger.info({ url, messages: messages.length }, 'RECORD WebSocket'),
       (error: unknown) => this.#logger.error({ err: error, url }, 'WebSocket recording not stored'),
     );
