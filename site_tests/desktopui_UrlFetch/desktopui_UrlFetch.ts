@@ -1,7 +1,10 @@
 import { BrowserError, BrowserSession, Test, TestError, TestFail, type Browser } from 'autotest/client';
 import { visitPage, type PageVisit } from './page-visit.js';
 
-/** The lab's pages (server/lab/internet-sites.ts) over HTTP and HTTPS, with a redirect within a site and one across sites. */
+/**
+ * The lab's pages (server/lab/internet-sites.ts) over HTTP and HTTPS, with a redirect within a site and one across sites,
+ * and the HTTP/2 site with a WebSocket page (opened over h2 by the browser).
+ */
 export const DEFAULT_URLS = [
   'https://static.lab.test/',
   'http://static.lab.test/',
@@ -13,6 +16,8 @@ export const DEFAULT_URLS = [
   'https://cookies.lab.test/',
   'https://shared-a.lab.test/',
   'https://shared-b.lab.test/',
+  'https://h2.lab.test/',
+  'https://h2.lab.test/ticker',
 ];
 
 export interface UrlFetchArgs {
@@ -25,6 +30,11 @@ export interface UrlFetchArgs {
   /** The Chromium executable. @default '/usr/bin/chromium' */
   chromium?: string;
   [key: string]: unknown;
+}
+
+/** The ticker page (on ticker.lab.test and h2.lab.test) sets #state to done once its WebSocket conversation ended. */
+function tickerDone(m: Readonly<Record<string, string>>): string | undefined {
+  return m.state === 'done' ? undefined : `#state reads ${JSON.stringify(m.state)}, expected "done": the WebSocket conversation did not finish`;
 }
 
 /**
@@ -43,7 +53,8 @@ const SCRIPT_CHECKS: Record<string, (markers: Readonly<Record<string, string>>) 
     if (m.app !== 'h2 app.js ran') return `#app reads ${JSON.stringify(m.app)}, expected "h2 app.js ran" from /app.js`;
     return m.served?.startsWith('served over HTTP/') ? undefined : `#served reads ${JSON.stringify(m.served)}: the page's fetch('/served') did not complete`;
   },
-  'ticker.lab.test/': (m) => (m.state === 'done' ? undefined : `#state reads ${JSON.stringify(m.state)}, expected "done": the WebSocket conversation did not finish`),
+  'h2.lab.test/ticker': (m) => tickerDone(m),
+  'ticker.lab.test/': (m) => tickerDone(m),
   'shared-a.lab.test/': (m) => (m.site === 'shared-a.lab.test' ? undefined : `#site reads ${JSON.stringify(m.site)}: the wrong site answered`),
   'shared-b.lab.test/': (m) => (m.site === 'shared-b.lab.test' ? undefined : `#site reads ${JSON.stringify(m.site)}: the wrong site answered`),
 };
@@ -136,6 +147,7 @@ export class desktopui_UrlFetch extends Test<UrlFetchArgs> {
         attr[`${key}_final_url`] = visit.finalUrl;
         if (visit.protocol) attr[`${key}_protocol`] = visit.protocol;
         attr[`${key}_protocols`] = visit.protocols;
+        if (visit.webSocketHandshakes) attr[`${key}_websocket_handshakes`] = visit.webSocketHandshakes;
         if (visit.error) attr[`${key}_error`] = visit.error;
         for (const [id, text] of Object.entries(visit.markers)) attr[`${key}_text_${id}`] = text.replace(/[\r\n]+/g, ' ');
       }

@@ -15,6 +15,8 @@ export interface PageVisit {
   readonly protocol: string | undefined;
   /** Responses per protocol, page and subresources: `h2:7,http/1.1:1` (WebSocket handshakes not included). */
   readonly protocols: string;
+  /** Status of each WebSocket handshake, in order: 101 over HTTP/1.1, 200 over h2 (RFC 8441); empty for none. */
+  readonly webSocketHandshakes: string;
   /** Set when the navigation failed (`net::ERR_NAME_NOT_RESOLVED`, …) or the load event never came. */
   readonly error: string | undefined;
   /** From the main document's request to the load event, by the browser's own clock (so a replay gives the same). */
@@ -53,6 +55,7 @@ export async function visitPage(browser: Browser, url: string, timeoutMs: number
   try {
     const documents: { loaderId: string; frameId: string; status: number; url: string; protocol: string | undefined }[] = [];
     const perProtocol = new Map<string, number>();
+    const handshakes: number[] = [];
     let bytes = 0;
     let requests = 0;
     let failedRequests = 0;
@@ -70,6 +73,7 @@ export async function visitPage(browser: Browser, url: string, timeoutMs: number
         if (event.method === 'Network.requestWillBeSent') inFlight.add(p.requestId);
         else if (event.method === 'Network.loadingFinished' || event.method === 'Network.loadingFailed') inFlight.delete(p.requestId);
       }
+      if (event.method === 'Network.webSocketHandshakeResponseReceived') handshakes.push(p.response.status);
       if (event.method === 'Network.responseReceived') {
         const protocol = typeof p.response.protocol === 'string' ? p.response.protocol : 'unknown';
         perProtocol.set(protocol, (perProtocol.get(protocol) ?? 0) + 1);
@@ -117,6 +121,7 @@ export async function visitPage(browser: Browser, url: string, timeoutMs: number
         status: main?.status,
         protocol: main?.protocol,
         protocols: [...perProtocol].sort(([a], [b]) => a.localeCompare(b)).map(([protocol, count]) => `${protocol}:${count}`).join(','),
+        webSocketHandshakes: handshakes.join(','),
         error,
         loadMs,
         bytes,

@@ -36,7 +36,7 @@ describe.skipIf(!isRoot)('desktopui_UrlFetch on a lab device (needs root)', () =
     expect(result.code, status + result.stderr).toBe(0);
     expect(tests.map((t) => [t.name, t.status])).toEqual([['desktopui_UrlFetch', 'GOOD']]);
     const keyvals = parseKeyvals(readFileSync(join(dir, 'desktopui_UrlFetch', 'results', 'keyval'), 'utf8'));
-    expect(keyvals['urls{perf}']).toBe(10);
+    expect(keyvals['urls{perf}']).toBe(12);
     expect(keyvals['urls_failed{perf}']).toBe(0);
     for (const key of ['https_static.lab.test', 'http_static.lab.test', 'https_dynamic.lab.test', 'http_redirect.lab.test', 'https_shared-b.lab.test']) {
       expect(keyvals[`${key}_status{perf}`], key).toBe(200);
@@ -47,10 +47,16 @@ describe.skipIf(!isRoot)('desktopui_UrlFetch on a lab device (needs root)', () =
     // Every DevTools message came back with the results, one JSON record a line, for session-replay.
     const log = readFileSync(join(dir, 'desktopui_UrlFetch', 'devtools.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { type: string; method?: string });
     expect(log[0]).toMatchObject({ type: 'header', format: 'autotest-devtools-log', test: 'desktopui_UrlFetch' });
-    expect(log.filter((r) => r.type === 'command' && r.method === 'Page.navigate')).toHaveLength(10);
+    expect(log.filter((r) => r.type === 'command' && r.method === 'Page.navigate')).toHaveLength(12);
     // Scripts ran: the static page's app.js and the dynamic page's clock and Math.random.
     expect(keyvals['https_static.lab.test_text_app{attr}']).toBe('app.js ran');
     expect(Number(keyvals['https_dynamic.lab.test_text_random{attr}'])).toBeLessThan(1);
+    // The h2 site came over h2 and the others over HTTP/1.1, as Chromium reports; its WebSocket page opened the
+    // socket on that h2 connection (extended CONNECT, handshake 200), the ticker site's with an Upgrade (101).
+    expect(keyvals['https_h2.lab.test_protocol{attr}']).toBe('h2');
+    expect(keyvals['https_static.lab.test_protocol{attr}']).toBe('http/1.1');
+    expect(keyvals['https_h2.lab.test_ticker_websocket_handshakes{attr}']).toBe(200);
+    expect(keyvals['https_h2.lab.test_ticker_text_state{attr}']).toBe('done');
     // Redirects were followed: within a site, and to another site (whose page is then the static one).
     expect(keyvals['http_redirect.lab.test_final_url{attr}']).toBe('http://redirect.lab.test/final');
     expect(keyvals['http_redirect.lab.test_redirects{perf}']).toBe(1);

@@ -1,5 +1,6 @@
 // test_RecallServer with Chromium on a lab device, on the lab's HTTP/2 site, an HTTP/1.1 site and the WebSocket
-// ticker: the first iteration records from the real sites, the second plays back. What is asserted is what the
+// ticker over both (HTTP/1.1 Upgrade, and on the h2 site an extended CONNECT): the first iteration records from the
+// real sites, the second plays back. What is asserted is what the
 // browser itself reports: the protocol of every response from DevTools (h2 for h2.lab.test, whose server offers
 // h2; HTTP/1.1 for the others, whose server does not), the text the pages' scripts and WebSocket frames wrote.
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -12,12 +13,12 @@ import { useLab } from '../helpers/lab.js';
 import { runInServer, sshArgs } from '../helpers/recall-journey.js';
 import { isRoot } from '../helpers/root.js';
 
-const URLS = ['https://h2.lab.test/', 'https://static.lab.test/', 'https://ticker.lab.test/'];
+const URLS = ['https://h2.lab.test/', 'https://static.lab.test/', 'https://ticker.lab.test/', 'https://h2.lab.test/ticker'];
 
 /** What the browser reported per page: protocols and the text the page's scripts wrote. */
 function seen(dir: string): Record<string, string | number> {
   const keyvals = parseKeyvals(readFileSync(join(dir, 'results', 'keyval'), 'utf8'), { stripTypes: true });
-  return Object.fromEntries(Object.entries(keyvals).filter(([k]) => /_(protocols?|text_\w+|html_sha256)$/.test(k)));
+  return Object.fromEntries(Object.entries(keyvals).filter(([k]) => /_(protocols?|text_\w+|html_sha256|websocket_handshakes)$/.test(k)));
 }
 
 describe.skipIf(!isRoot)('HTTP/2 and WebSocket in Chromium through test_RecallServer (needs root)', () => {
@@ -39,6 +40,10 @@ describe.skipIf(!isRoot)('HTTP/2 and WebSocket in Chromium through test_RecallSe
       'https_static.lab.test_protocol': 'http/1.1',
       'https_ticker.lab.test_text_state': 'done',
       'https_ticker.lab.test_text_log': 'welcomeecho:hibytes:3,2,1{"ok":true,"op":"sub"}{"tick":1}{"tick":2}{"tick":3}',
+      // A WebSocket over HTTP/1.1 is answered 101; over the h2 connection (extended CONNECT, RFC 8441) 200.
+      'https_ticker.lab.test_websocket_handshakes': 101,
+      'https_h2.lab.test_ticker_websocket_handshakes': 200,
+      'https_h2.lab.test_ticker_text_state': 'done',
     });
     // Every response of the h2 page (document, style, script, images, fetch) came over h2, none over HTTP/1.1.
     expect(recorded['https_h2.lab.test_protocols']).toMatch(/^h2:\d+$/);
