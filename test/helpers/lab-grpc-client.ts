@@ -1,6 +1,7 @@
 // A real @grpc/grpc-js client of the lab internet's gRPC site (lab.Echo in server/lab/lab-grpc.proto), loaded with
 // @grpc/proto-loader from the shipped .proto, and one fixed conversation with it (a unary call twice, a failure, and
-// each streaming kind) whose answers are known. The bidi call writes all its notes, then half-closes, then reads.
+// each streaming kind) whose answers are known. One bidi call writes all its notes, then half-closes, then reads; the
+// other is ping-pong: each note waits for the answer to the one before.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 
@@ -41,7 +42,32 @@ function readAll(call: grpc.ClientReadableStream<Note> | grpc.ClientDuplexStream
   });
 }
 
+/** Chat one note at a time: writes a note, waits for its echo, then writes the next; half-closes at the end. */
+function pingPong(client: LabEchoClient, notes: Note[]): Promise<Note[]> {
+  return new Promise((resolve, reject) => {
+    const call = client.Chat();
+    const replies: Note[] = [];
+    const next = (): void => {
+      const note = notes[replies.length];
+      if (note) call.write(note);
+      else call.end();
+    };
+    call.on('data', (n: Note) => {
+      replies.push(n);
+      next();
+    });
+    call.on('end', () => resolve(replies)).on('error', reject);
+    next();
+  });
+}
+
+/** The conversation: unary calls one after the other while a client stream and a bidi stream run beside them. */
 export async function labEchoExercise(client: LabEchoClient): Promise<unknown[]> {
+  const unary = async (): Promise<unknown[]> => [
+    await say(client, { text: 'hi', number: 1 }),
+    await say(client, { text: 'hi', number: 1 }),
+    await say(client, { text: 'fail', number: 0 }).catch((e: grpc.ServiceError) => `${e.code} ${e.details}`),
+  ];
   const collect = new Promise<Note>((resolve, reject) => {
     const call = client.Collect((error, reply) => (error ? reject(error) : resolve(reply!)));
     call.write({ text: 'a', number: 1 });
@@ -53,13 +79,17 @@ export async function labEchoExercise(client: LabEchoClient): Promise<unknown[]>
   chat.write({ text: 'x', number: 1 });
   chat.write({ text: 'y', number: 2 });
   chat.end();
+  // One await for all three, so a failure of one leaves no rejection unhandled.
+  const [unaryReplies, collected, chatReplies] = await Promise.all([unary(), collect, chatted]);
   return [
-    await say(client, { text: 'hi', number: 1 }),
-    await say(client, { text: 'hi', number: 1 }),
-    await say(client, { text: 'fail', number: 0 }).catch((e: grpc.ServiceError) => `${e.code} ${e.details}`),
+    ...unaryReplies,
     await readAll(client.Count({ text: 'tick', number: 3 })),
-    await collect,
-    await chatted,
+    collected,
+    chatReplies,
+    await pingPong(client, [
+      { text: 'ping', number: 1 },
+      { text: 'pong', number: 2 },
+    ]),
   ];
 }
 
@@ -76,5 +106,9 @@ export const LAB_ECHO_EXPECTED: unknown[] = [
   [
     { text: 'echo x', number: 10 },
     { text: 'echo y', number: 20 },
+  ],
+  [
+    { text: 'echo ping', number: 10 },
+    { text: 'echo pong', number: 20 },
   ],
 ];

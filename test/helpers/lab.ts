@@ -2,7 +2,10 @@
 // removes it afterwards. Use inside `describe.skipIf(!isRoot)`: building namespaces needs root.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Lab, type LabStatus } from '../../server/lab/lab.js';
+import { listLabNamespaces, namespacePids } from '../../server/lab/lab-network.js';
+import { system } from '../../server/lab/system-command.js';
 
 export interface UseLabOptions {
   /** @default 1 */
@@ -37,4 +40,28 @@ export function useLab(options: UseLabOptions = {}): LabHandle {
     return lab;
   };
   return Object.assign(() => current().status(), { lab: current });
+}
+
+/**
+ * Takes the lab's internet away, as a lab without internet access: kills every process in the internet namespace
+ * (its DNS and sites) and deletes the namespace, so its links and addresses are gone. `lab down` still works after.
+ */
+export async function deleteInternet(status: LabStatus): Promise<void> {
+  const namespace = status.internet.namespace;
+  let pids = await namespacePids(namespace);
+  for (let round = 0; pids.length > 0 && round < 50; round++) {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+    await sleep(100);
+    pids = await namespacePids(namespace);
+  }
+  if (pids.length) throw new Error(`processes ${pids.join(' ')} in ${namespace} survived SIGKILL`);
+  await system('ip', ['netns', 'del', namespace]);
+  if ((await listLabNamespaces(namespace)).includes(namespace))
+    throw new Error(`namespace ${namespace} is still there after ip netns del`);
 }
