@@ -29,7 +29,10 @@ export async function peekEmpty(body: AsyncIterable<Buffer>): Promise<{ empty: b
   return { empty: false, body: { [Symbol.asyncIterator]: () => rest } };
 }
 
-/** Sends `status` and the flat header list as a HEADERS frame that ends the stream. */
+/**
+ * Sends `status` and the flat header list as a HEADERS frame that ends the stream. Without Node's `date` (core
+ * `respond` adds one unless told not to): the recorded Date, if any, is the only one, as on every other reply.
+ */
 export function respondHeadersOnly(res: ServerResponse, status: number, flat: readonly string[]): void {
   const headers: OutgoingHttpHeaders = { ':status': status };
   for (let i = 0; i + 1 < flat.length; i += 2) {
@@ -37,5 +40,6 @@ export function respondHeadersOnly(res: ServerResponse, status: number, flat: re
     const had = headers[name];
     headers[name] = had === undefined ? flat[i + 1] : [...(Array.isArray(had) ? had : [String(had)]), flat[i + 1]!];
   }
-  (res as unknown as { stream: ServerHttp2Stream }).stream.respond(headers, { endStream: true });
+  // `sendDate` is a respond option Node's types leave out.
+  (res as unknown as { stream: ServerHttp2Stream }).stream.respond(headers, { endStream: true, sendDate: false } as object);
 }
