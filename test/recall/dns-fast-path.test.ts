@@ -14,7 +14,7 @@ import { decodeMessage, type WireMessage } from '../../lib/recall/dns/dns-transp
 import type { DnsQuestion, DnsResolver, RecordedDnsAnswer } from '../../lib/recall/dns/dns-types.js';
 import { NameMap } from '../../lib/recall/dns/name-map.js';
 import { PlaybackDNSClient } from '../../lib/recall/dns/playback-dns-client.js';
-import { runCleanups, server, udpExchange } from '../helpers/dns-tools.js';
+import { dig, runCleanups, server, udpExchange } from '../helpers/dns-tools.js';
 
 afterEach(runCleanups);
 
@@ -178,6 +178,30 @@ describe('replies kept for repeated queries', () => {
     }
     expect(resolver.asked).toEqual(['again.example.test', 'Again.Example.Test']);
     expect(dns.stats.NOERROR).toBe(20);
+  });
+
+  it('keeps only replies that fit any UDP limit, and answers TCP from the same replies', async () => {
+    const asked: string[] = [];
+    const many = Array.from({ length: 60 }, (_, i) => `192.0.2.${i + 1}`);
+    const resolver: DnsResolver = {
+      resolve(question: DnsQuestion): RecordedDnsAnswer {
+        asked.push(question.name);
+        return { name: question.name, type: question.type, ttl: 60, data: question.name === 'many.example.test' ? many : ['192.0.2.9'] };
+      },
+      answersAgain: () => true,
+    };
+    const dns = await server({ resolver });
+    for (let id = 1; id <= 2; id += 1) {
+      const reply = decodeMessage((await udpExchange(dns.port, encodeQuery('many.example.test', 'A', { id }))) as Buffer);
+      expect(reply.flag_tc).toBe(true); // 60 addresses do not fit 512 bytes
+    }
+    for (let i = 0; i < 2; i += 1) {
+      const small = await dig(dns.port, 'one.example.test', 'A', '+tcp');
+      expect(small.answers.map((a) => a.data)).toEqual(['192.0.2.9']);
+    }
+    const large = await dig(dns.port, 'many.example.test', 'A', '+tcp');
+    expect(large.answers).toHaveLength(60);
+    expect(asked).toEqual(['many.example.test', 'many.example.test', 'one.example.test', 'many.example.test']);
   });
 
   it('still asks playback for every miss (each is counted) and for every hit when HIT lines are logged', async () => {
