@@ -140,6 +140,26 @@ describe('gRPC interactive streams through Recall', () => {
     await counted.close();
   });
 
+  it('cuts a streamed call past maxRequestBodyBytes, upstream too, and records nothing of it', async () => {
+    const archive = Archive.create();
+    const upstream = { extraCAs: [labCa.pem], lookup: loopbackLookup, allowLocalUpstreams: true };
+    const probe = new UpstreamProtocolProbe({ ...upstream, archive, portOf: () => origin.port });
+    const recorder = new ArchivingHTTPClient(new H2UpstreamClient({ ...upstream, inner: new HTTPClient(upstream), protocols: probe }), { archive });
+    await using server = new HTTPSServer({ exchanger: recorder, certificates: ca, protocols: probe, maxRequestBodyBytes: 10_000 });
+    const { port } = await server.listen();
+    const client = clientVia(port, origin.port, ca.rootCertificatePem);
+    const closedBefore = origin.closedChats;
+    const outcome = await pingPong(client, ['small', 'x'.repeat(20_000)]).then(
+      () => 'completed',
+      (error: grpc.ServiceError) => `${error.code} ${error.details}`,
+    );
+    expect(outcome).toMatch(new RegExp(`^${grpc.status.INTERNAL} `)); // cut: the headers were out, so no status
+    client.close();
+    expect(await poll(async () => origin.closedChats === closedBefore + 1)).toBe(true);
+    expect(archive.size).toBe(0);
+    await recorder.close();
+  });
+
   it('plays them back frame by frame in the recorded order with the server stopped', async () => {
     origin.server.forceShutdown();
     const { grpcPlayback, counted, server, client } = await playback(await Archive.load(file()));
