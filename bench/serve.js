@@ -3,6 +3,9 @@
 // writing the level files), beside nginx. Rows: wrk throughput and p99 at 1, 8 and 32 connections; time to the
 // first byte on new connections, on a kept-alive connection and on the first contact with each of 99 host names
 // (a plain client, clients/first-byte.js); RSS at rest (a 1,010-entry archive over 100 hosts) and after the loads.
+// A bare Node server answering the same recorded responses from a Map (servers/bare-node-server.js) is measured in
+// the same rounds: the ceiling of any server on Node's http here, so each row also says how much of the gap to
+// nginx is ours.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Archive } from '../dist/lib/recall/index.js';
@@ -12,6 +15,7 @@ import { median, round } from './lib/stats.js';
 import { runWrk } from './lib/wrk.js';
 
 const RECALL_BIN = new URL('../bin/recall.js', import.meta.url).pathname;
+const BARE_NODE = new URL('./servers/bare-node-server.js', import.meta.url).pathname;
 const FIRST_BYTE = new URL('./clients/first-byte.js', import.meta.url).pathname;
 const HOSTS = 100;
 
@@ -53,6 +57,12 @@ async function startRecallServe(core, { archive, caDir }) {
   const port = (name) =>
     Number(new RegExp(`^${name}\\s+127\\.0\\.0\\.1:(\\d+)`, 'm').exec(handle.stdout())[1]);
   return { handle, ports: { http: port('http'), https: port('https') } };
+}
+
+async function startBareNode(core, options) {
+  const handle = startPinned(core, process.execPath, [BARE_NODE, JSON.stringify(options)]);
+  const match = await handle.waitFor(/^READY (.*)$/m, 30_000);
+  return { handle, ports: JSON.parse(match[1]) };
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 1500));
@@ -97,6 +107,8 @@ export async function runServe({ site, dir, config, log }) {
         logDir: join(dir, 'fixture-debug'),
       }),
   };
+  const bareNode = () =>
+    startBareNode(serverCore, { archive: site.archives.http, certFile: site.certFile, keyFile: site.keyFile });
   const nginx = {
     handle: site.nginx.handle,
     ports: { http: site.nginx.httpPort, https: site.nginx.httpsPort },
@@ -106,7 +118,7 @@ export async function runServe({ site, dir, config, log }) {
 
   for (let r = 0; r < rounds; r++) {
     log(`round ${r + 1}/${rounds}`);
-    for (const [name, start] of [...Object.entries(servers), ['nginx', async () => nginx]]) {
+    for (const [name, start] of [...Object.entries(servers), ['bare Node', bareNode], ['nginx', async () => nginx]]) {
       const server = await start();
       try {
         await settle();
@@ -152,6 +164,7 @@ export async function runServe({ site, dir, config, log }) {
         const p99 = median(o.map((s) => s.p99Ms));
         const np99 = median(n.map((s) => s.p99Ms));
         const bad = o.reduce((a, s) => a + s.errors + s.non2xx, 0);
+        const brps = median(samples[`bare Node ${scheme} ${c}`].map((s) => s.rps));
         rows.push({
           what: `${label} ${scheme.toUpperCase()}, ${c} conn: req/s${bad ? ` (${bad} errors or non-2xx)` : ''}`,
           ours: round(rps),
@@ -160,6 +173,13 @@ export async function runServe({ site, dir, config, log }) {
           ratio: rps / nrps,
           target: '≥ 0.9',
           met: rps / nrps >= 0.9 && bad === 0,
+        });
+        rows.push({
+          what: `${label} ${scheme.toUpperCase()}, ${c} conn: req/s against the ceiling on Node`,
+          ours: round(rps),
+          peer: round(brps),
+          peerName: 'bare Node http',
+          ratio: rps / brps,
         });
         rows.push({
           what: `${label} ${scheme.toUpperCase()}, ${c} conn: p99 ms`,
@@ -195,6 +215,13 @@ export async function runServe({ site, dir, config, log }) {
       ratio: m(`${ours} rest`) / m('nginx rest'),
       target: '< 60 MB',
       met: m(`${ours} rest`) < 60,
+    });
+    rows.push({
+      what: `${label}: RSS MB at rest against the ceiling on Node`,
+      ours: round(m(`${ours} rest`)),
+      peer: round(m('bare Node rest')),
+      peerName: 'bare Node http',
+      ratio: m(`${ours} rest`) / m('bare Node rest'),
     });
     rows.push({
       what: `${label}: RSS MB peak under the loads above / at rest after them`,

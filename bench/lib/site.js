@@ -95,6 +95,8 @@ export async function setupSite({ dir, serverCore, log }) {
     paths,
     script,
     caDir,
+    certFile,
+    keyFile,
     started,
     stop: async () => Promise.all(started.map((h) => h.stop())),
   };
