@@ -90,12 +90,12 @@ describe('gRPC interactive streams through Recall', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function playback(archive: Archive): Promise<{ grpcPlayback: GrpcPlaybackClient; counted: OpenBodies; server: HTTPSServer; client: EchoClient }> {
+  async function playback(archive: Archive, originPort = origin.port): Promise<{ grpcPlayback: GrpcPlaybackClient; counted: OpenBodies; server: HTTPSServer; client: EchoClient }> {
     const grpcPlayback = new GrpcPlaybackClient(new PlaybackHTTPClient(archive));
     const counted = new OpenBodies(grpcPlayback);
     const server = new HTTPSServer({ exchanger: counted, certificates: ca, protocols: new ArchivedProtocols(archive) });
     const { port } = await server.listen();
-    return { grpcPlayback, counted, server, client: clientVia(port, origin.port, ca.rootCertificatePem) };
+    return { grpcPlayback, counted, server, client: clientVia(port, originPort, ca.rootCertificatePem) };
   }
 
   it('records a ping-pong Chat and a client stream answered early, as they happen, with their interleaving', async () => {
@@ -214,6 +214,33 @@ describe('gRPC interactive streams through Recall', () => {
     expect(replies.map((n) => n.text)).toEqual(['echo x', 'echo y', 'echo z']);
     client.close();
     expect(grpcPlayback.mismatches()).toEqual([]);
+  });
+
+  it('answers a one-message conversation on its message as soon as it is whole, with or without events', async () => {
+    const solo = await startEchoServer(labCa.issue('grpc.test'));
+    const archive = Archive.create();
+    const upstream = { extraCAs: [labCa.pem], lookup: loopbackLookup, allowLocalUpstreams: true };
+    const probe = new UpstreamProtocolProbe({ ...upstream, archive, portOf: () => solo.port });
+    const recorder = new ArchivingHTTPClient(new H2UpstreamClient({ ...upstream, inner: new HTTPClient(upstream), protocols: probe }), { archive });
+    {
+      await using server = new HTTPSServer({ exchanger: recorder, certificates: ca, protocols: probe });
+      const client = clientVia((await server.listen()).port, solo.port, ca.rootCertificatePem);
+      expect(await pingPong(client, ['solo'])).toEqual([{ text: 'echo solo', number: 10 }]);
+      client.close();
+    }
+    solo.server.forceShutdown();
+    await archive.save(join(dir, 'solo-events.har'));
+    const har = archive.toHar();
+    expect(har.log.entries[0]!._recall?.grpc?.events?.map((e) => e.type)).toEqual(['send', 'receive', 'end']);
+    delete har.log.entries[0]!._recall!.grpc!.events;
+    await writeFile(join(dir, 'solo.har'), JSON.stringify(har));
+    for (const file of [join(dir, 'solo-events.har'), join(dir, 'solo.har')]) {
+      const { server, client } = await playback(await Archive.load(file), solo.port);
+      await using _server = server;
+      // Unary in shape (one message each way): matched on the message, without waiting for the client's end.
+      expect(await pingPong(client, ['solo'])).toEqual([{ text: 'echo solo', number: 10 }]);
+      client.close();
+    }
   });
 
   it('refuses an archive whose recorded order is malformed, naming the value', async () => {

@@ -1,9 +1,8 @@
 /**
  * gRPC playback, after rpcreplay: calls are told apart from other requests by their content type and answered
  * here; everything else goes to the inner `PlaybackHTTPClient`. A method whose every recorded call is unary (one
- * message each way, the client done before the answer) is matched on its method and its message bytes, identical
- * calls answered by the recordings in recorded order (the last one again once they run out). Any other method is
- * streaming: matched on the method alone, its recordings served in order, each replayed message by message in its
+ * message each way) is matched on its method and its first message's bytes, identical calls answered by the
+ * recordings in recorded order (the last one again once they run out). Any other method is streaming: matched on the method alone, its recordings served in order, each replayed message by message in its
  * recorded interleaving with the client's messages (grpc-stream-replay.ts), differences reported in
  * `mismatches()`. A miss answers a trailers-only reply with `UNIMPLEMENTED` (method never recorded) or `NOT_FOUND`
  * (no recording of that message), naming the nearest recorded call, and is also counted in the inner client's
@@ -17,6 +16,7 @@ import type { PlaybackHTTPClient } from '../http/playback-http-client.js';
 import { encodeGrpcMessage, GRPC_STATUS, isGrpc, splitMessages } from './grpc-messages.js';
 import { grpcMismatchLine, hexOf, replayStream, type GrpcStreamMismatch } from './grpc-stream-replay.js';
 import { readWhole } from './streamed-request.js';
+import { ClientMessages } from './grpc-frame-reader.js';
 
 interface RecordedCall {
   exchange: RecordedExchange;
@@ -24,15 +24,23 @@ interface RecordedCall {
   unaryMessage: Buffer | undefined;
 }
 
-/** Unary: one message each way, and (when the order was recorded) the client half-closed before the answer. */
+/** Unary: one message each way. */
 function unaryMessageOf(exchange: RecordedExchange): Buffer | undefined {
   const sent = splitMessages(exchange.request.body);
   const received = splitMessages(exchange.response.body);
-  if (sent?.length !== 1 || (received?.length ?? 0) > 1) return undefined;
-  const events = exchange.grpcEvents;
-  const end = events?.findIndex((e) => e.type === 'end') ?? 0;
-  const answer = events?.findIndex((e) => e.type === 'receive') ?? -1;
-  return end >= 0 && (answer < 0 || end < answer) ? sent[0]!.bytes : undefined;
+  return sent?.length === 1 && (received?.length ?? 0) <= 1 ? sent[0]!.bytes : undefined;
+}
+
+/**
+ * The client's first message (as on the wire; empty when it sent none), answered as soon as it is whole: a unary
+ * client half-closes with it, and a one-message conversation waits for the answer before it does. The rest of the
+ * body is read and dropped so the stream can finish.
+ */
+async function firstMessage(body: AsyncIterable<Buffer>): Promise<Buffer> {
+  const messages = new ClientMessages(body);
+  const first = await messages.next();
+  messages.drain();
+  return first ?? Buffer.alloc(0);
 }
 
 export interface GrpcPlaybackClientOptions {
@@ -92,8 +100,7 @@ export class GrpcPlaybackClient implements HttpExchanger {
       return this.#miss(request, GRPC_STATUS.UNIMPLEMENTED, `no call of ${request.target} on ${request.host} was recorded; recorded methods: ${known.join(', ') || '(none)'}`);
     }
     if (this.#streaming.has(key)) return this.#replay(key, calls, request, streamed ?? bodyOf(request.body), options.signal);
-    // A unary client sends its one message and half-closes: the whole body is there at once.
-    const whole = streamed ? { ...request, body: await readWhole(streamed) } : request;
+    const whole = streamed ? { ...request, body: await firstMessage(streamed) } : request;
     const sent = splitMessages(whole.body);
     const unary = sent?.length === 1 ? sent[0]!.bytes : undefined;
     const same = unary ? calls.filter((c) => c.unaryMessage?.equals(unary)) : [];

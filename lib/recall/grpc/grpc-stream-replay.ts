@@ -10,7 +10,7 @@
 import type { RecordedExchange } from '../archive/archive-types.js';
 import { bodyOf, type ExchangeResponse } from '../http/http-exchanger.js';
 import type { GrpcCallEvent } from './grpc-call-record.js';
-import { GrpcFrameReader } from './grpc-frame-reader.js';
+import { ClientMessages } from './grpc-frame-reader.js';
 import { wireMessages } from './grpc-messages.js';
 
 /** How a played-back streaming call differed from its recording. */
@@ -46,32 +46,6 @@ export function grpcMismatchLine(m: GrpcStreamMismatch): string | undefined {
   if (m.extraMessages > 0) parts.push(`${m.extraMessages} client message(s) beyond the recording`);
   if (m.missingMessages > 0) parts.push(`${m.missingMessages} recorded client message(s) never sent`);
   return parts.length === 0 ? undefined : `GRPC MISMATCH ${m.url} (recording ${m.recording}): ${parts.join('; ')}`;
-}
-
-/** The client's messages one at a time, read from its body as they complete. */
-class ClientMessages {
-  readonly #iterator: AsyncIterator<Buffer>;
-  readonly #reader = new GrpcFrameReader();
-  readonly #ready: Buffer[] = [];
-  #ended = false;
-
-  constructor(body: AsyncIterable<Buffer>) {
-    this.#iterator = body[Symbol.asyncIterator]();
-  }
-
-  /** The next whole message (as on the wire), or undefined once the client half-closed. */
-  async next(): Promise<Buffer | undefined> {
-    while (this.#ready.length === 0 && !this.#ended) {
-      const read = await this.#iterator.next();
-      if (read.done) this.#ended = true;
-      else this.#ready.push(...this.#reader.push(read.value));
-    }
-    return this.#ready.shift();
-  }
-
-  async stop(): Promise<void> {
-    if (!this.#ended) await this.#iterator.return?.();
-  }
 }
 
 /** The recorded order: the events when they fit the bodies, else the whole request first (older archives). */
