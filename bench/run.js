@@ -14,6 +14,7 @@ import { runDnsPlayback } from './dns-playback.js';
 import { runHttpPlayback } from './http-playback.js';
 import { runH2Playback } from './h2-playback.js';
 import { runGrpcPlayback } from './grpc-playback.js';
+import { runWebSocketPlayback } from './websocket-playback.js';
 import { runScaling, runSsh, withLab } from './lab-benches.js';
 import { runPackageInstall } from './package-install.js';
 import { ensurePeers } from './lib/peers.js';
@@ -30,6 +31,7 @@ const config = {
   http: { loadCore: LOAD, rounds: 3, durationSec: 2, connections: [1, 8, 32] },
   h2: { loadCore: LOAD, serverCore: SERVER, rounds: 3, durationSec: 2, streams: [1, 8, 32] },
   grpc: { loadCore: LOAD, serverCore: SERVER, rounds: 3, durationSec: 2, concurrency: [1, 8] },
+  websocket: { serverCore: SERVER, rounds: 3, frames: 2000 },
   mint: { loadCore: LOAD, count: 100 },
   serve: {
     loadCore: LOAD,
@@ -156,6 +158,9 @@ try {
   );
   await bench('grpc', 'gRPC unary playback vs the live grpc-js server', 120_000, (l) =>
     runGrpcPlayback({ dir, config, log: l }),
+  );
+  await bench('websocket', 'WebSocket round trips recorded and played back vs direct', 90_000, (l) =>
+    runWebSocketPlayback({ config, log: l }),
   );
   await bench('dns', 'DNS playback vs dnsmasq', 90_000, (l) => runDnsPlayback({ dir, config, log: l }));
   await bench('archive', 'archive load time and memory', 240_000, (l) =>
