@@ -36,7 +36,7 @@ export interface AnswerContext {
   /** The query's deadline; its signal is made only when the resolver or a pending answer needs one. */
   readonly deadline: Deadline;
   readonly logger: Logger;
-  /** Replies kept for repeated plain queries whose answers the resolver gives again (dns-reply-cache.ts). */
+  /** Where to keep replies to plain queries whose answers the resolver gives again (the server answers from it). */
   readonly replies?: DnsReplyCache<ResponseCode>;
 }
 
@@ -67,7 +67,7 @@ export interface Reply {
  */
 export function answerMessage(message: Buffer, udpLimit: boolean, context: AnswerContext): Reply | Promise<Reply> {
   const plain = readPlainQuery(message);
-  if (plain) return context.replies?.replyTo(message, plain) ?? answerAddressQuery(message, plain, udpLimit, context);
+  if (plain) return answerAddressQuery(message, plain, udpLimit, context);
   let query: Packet;
   try {
     query = decodeMessage(message);

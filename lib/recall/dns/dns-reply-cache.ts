@@ -9,7 +9,7 @@
  * right over UDP (whatever payload size was offered) and TCP. Keys come from the network (a client choosing its own
  * case, or many names), so the cache holds at most `limit` replies and starts over when full.
  */
-import type { PlainQuery } from './dns-plain-query.js';
+import { readPlainQuery, type PlainQuery } from './dns-plain-query.js';
 
 const HEADER = 12;
 const UDP_SAFE = 512;
@@ -32,8 +32,11 @@ export class DnsReplyCache<Code extends string> {
     return this.#replies.size;
   }
 
-  /** The stored reply to this query with the query's id, or undefined. */
-  replyTo(message: Buffer, query: PlainQuery): CachedReply<Code> | undefined {
+  /** The stored reply to this query with the query's id, or undefined (also for anything but a plain query). */
+  replyTo(message: Buffer): CachedReply<Code> | undefined {
+    if (this.#replies.size === 0) return undefined;
+    const query = readPlainQuery(message);
+    if (query === undefined) return undefined;
     const stored = this.#replies.get(keyOf(message, query));
     if (stored === undefined) return undefined;
     const bytes = Buffer.allocUnsafe(stored.bytes.length);

@@ -210,8 +210,19 @@ export class DNSServer {
     if (this.#pending === 0 && this.#sending === 0) this.#drained?.();
   }
 
+  /** The kept reply to a repeated query (dns-reply-cache.ts), counted; undefined when it must be answered. */
+  #kept(message: Buffer): Buffer | undefined {
+    const reply = this.#replies.replyTo(message);
+    if (reply === undefined) return undefined;
+    this.#stats.queries += 1;
+    this.#stats[reply.rcode] += 1;
+    return reply.bytes;
+  }
+
   #onDatagram(message: Buffer, address: string, port: number): void {
     if (this.#stopping || !this.#gate.allows(address)) return;
+    const kept = this.#kept(message);
+    if (kept) return void this.#udp?.send(kept, port, address);
     // No callback: Node then tries a synchronous send first (uv_udp_try_send), about a fifth of the time a reply
     // costs under a flood; a failed send surfaces as the socket's 'error' event instead.
     this.#answer(message, true, (bytes) => {
@@ -258,11 +269,14 @@ export class DNSServer {
         this.#logger.debug({ client: socket.remoteAddress }, 'TCP client does not read its answers: closed');
         return void socket.destroy();
       }
+      const send = (bytes: Buffer): void => {
+        if (socket.writable && !socket.destroyed) socket.write(frameDnsMessage(bytes));
+      };
       for (const message of messages) {
         // RFC 7766 allows replies in any order; each query is answered as soon as it is ready.
-        this.#answer(message, false, (bytes) => {
-          if (socket.writable && !socket.destroyed) socket.write(frameDnsMessage(bytes));
-        });
+        const kept = this.#kept(message);
+        if (kept) send(kept);
+        else this.#answer(message, false, send);
       }
     });
   }
