@@ -2,7 +2,7 @@
 // logging) answering 1,000 names from an archive, against dnsmasq answering the same names from a hosts file, and
 // against a bare Node UDP echo (dns-echo-server.js: the ceiling of any server on Node's dgram here), all on the
 // server core. One discarded second of load each first, then interleaved rounds; medians.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Archive } from '../dist/lib/recall/index.js';
 import { freePort, runPinned, startPinned } from './lib/processes.js';
@@ -36,14 +36,21 @@ async function startEcho(core) {
   return { handle, port: JSON.parse(match[1]).dns };
 }
 
-/** dnsperf: `outstanding` queries in flight from one socket for `seconds`, cycling through `queryFile`. */
-function dnsperf(loadCore, port, queryFile, seconds) {
-  return runPinned(
-    loadCore,
-    'dnsperf',
-    ['-s', '127.0.0.1', '-p', String(port), '-d', queryFile, '-l', String(seconds), '-t', '2', '-q', '100', '-c', '1', '-T', '1'],
-    { timeoutMs: (seconds + 20) * 1000 },
-  );
+/** Offered rate of the CPU rows: below every server's ceiling, so each answers all of it and only its cost differs. */
+const FIXED_RATE = 20_000;
+
+/** dnsperf: 100 queries in flight from one socket for `seconds`, cycling through `queryFile` (at most `rate`/s). */
+function dnsperf(loadCore, port, queryFile, seconds, rate) {
+  const args = ['-s', '127.0.0.1', '-p', String(port), '-d', queryFile, '-l', String(seconds), '-t', '2', '-q', '100'];
+  return runPinned(loadCore, 'dnsperf', [...args, '-c', '1', '-T', '1', ...(rate ? ['-Q', String(rate)] : [])], {
+    timeoutMs: (seconds + 20) * 1000,
+  });
+}
+
+/** CPU time (user + system) a process has used, in microseconds. */
+function cpuMicros(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * (1e6 / 100); // utime, stime in clock ticks (USER_HZ 100)
 }
 
 function parseDnsperf(text) {
@@ -124,6 +131,7 @@ export async function runDnsPlayback({ dir, config, log }) {
     writeFileSync(join(dir, 'dns-probe'), `${queries[0]}\n`);
     for (const port of Object.values(servers)) await waitForDns(port, loadCore, join(dir, 'dns-probe'));
     const samples = { ours: [], echo: [], dnsmasq: [] };
+    const cpu = { ours: [], echo: [], dnsmasq: [] };
     const pids = { ours: ours.handle.pid, echo: echo.handle.pid, dnsmasq: dnsmasq.pid };
     const rest = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, memoryMB(pid).rss]));
     // A second of load each, not counted: the first seconds of a Node process run code not yet optimised.
@@ -135,11 +143,21 @@ export async function runDnsPlayback({ dir, config, log }) {
         if (code !== 0) throw new Error(`dnsperf against ${server} failed (${code}): ${stderr || stdout}`);
         samples[server].push(parseDnsperf(stdout));
       }
+      // The server's CPU per query at a fixed rate: steadier than the ceiling when other jobs share the core.
+      for (const [server, port] of Object.entries(servers)) {
+        const before = cpuMicros(pids[server]);
+        const { code, stdout, stderr } = await dnsperf(loadCore, port, queryFile, 2, FIXED_RATE);
+        if (code !== 0) throw new Error(`dnsperf at ${FIXED_RATE}/s against ${server} failed (${code}): ${stderr || stdout}`);
+        const run = parseDnsperf(stdout);
+        cpu[server].push({ ...run, cpuMicrosPerQuery: (cpuMicros(pids[server]) - before) / run.completed });
+      }
     }
     const memory = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, memoryMB(pid)]));
     const m = (server, field) => median(samples[server].map((s) => s[field]));
-    const lost = (server) => samples[server].reduce((a, s) => a + s.lost, 0);
-    const sent = (server) => samples[server].reduce((a, s) => a + s.sent, 0);
+    const mc = (server) => median(cpu[server].map((s) => s.cpuMicrosPerQuery));
+    const all = (server) => [...samples[server], ...cpu[server]];
+    const lost = (server) => all(server).reduce((a, s) => a + s.lost, 0);
+    const sent = (server) => all(server).reduce((a, s) => a + s.sent, 0);
     const rows = [
       {
         what: `DNS playback, \`recall serve\`: queries/s (${names} names, UDP, 100 outstanding)`,
@@ -156,6 +174,13 @@ export async function runDnsPlayback({ dir, config, log }) {
         peer: round(m('dnsmasq', 'qps')),
         peerName: 'dnsmasq',
         ratio: m('echo', 'qps') / m('dnsmasq', 'qps'),
+      },
+      {
+        what: `DNS playback: server CPU µs per query at ${FIXED_RATE / 1000}k queries/s (echo: ${round(mc('echo'))})`,
+        ours: round(mc('ours')),
+        peer: round(mc('dnsmasq')),
+        peerName: 'dnsmasq',
+        ratio: mc('ours') / mc('dnsmasq'),
       },
       {
         what: 'DNS playback: queries lost / sent (all rounds)',
@@ -180,7 +205,7 @@ export async function runDnsPlayback({ dir, config, log }) {
         ratioLabel: 'peak',
       },
     ];
-    return { rows, raw: { samples, memory, rest } };
+    return { rows, raw: { samples, cpu, memory, rest } };
   } finally {
     await Promise.all(started.map((handle) => handle.stop()));
   }
