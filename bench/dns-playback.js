@@ -36,15 +36,10 @@ async function startEcho(core) {
   return { handle, port: JSON.parse(match[1]).dns };
 }
 
-/** Offered rate of the CPU rows: below every server's ceiling, so each answers all of it and only its cost differs. */
-const FIXED_RATE = 20_000;
-
-/** dnsperf: 100 queries in flight from one socket for `seconds`, cycling through `queryFile` (at most `rate`/s). */
-function dnsperf(loadCore, port, queryFile, seconds, rate) {
+/** dnsperf: 100 queries in flight from one socket for `seconds`, cycling through `queryFile`. */
+function dnsperf(loadCore, port, queryFile, seconds) {
   const args = ['-s', '127.0.0.1', '-p', String(port), '-d', queryFile, '-l', String(seconds), '-t', '2', '-q', '100'];
-  return runPinned(loadCore, 'dnsperf', [...args, '-c', '1', '-T', '1', ...(rate ? ['-Q', String(rate)] : [])], {
-    timeoutMs: (seconds + 20) * 1000,
-  });
+  return runPinned(loadCore, 'dnsperf', [...args, '-c', '1', '-T', '1'], { timeoutMs: (seconds + 20) * 1000 });
 }
 
 /** CPU time (user + system) a process has used, in microseconds. */
@@ -131,7 +126,6 @@ export async function runDnsPlayback({ dir, config, log }) {
     writeFileSync(join(dir, 'dns-probe'), `${queries[0]}\n`);
     for (const port of Object.values(servers)) await waitForDns(port, loadCore, join(dir, 'dns-probe'));
     const samples = { ours: [], echo: [], dnsmasq: [] };
-    const cpu = { ours: [], echo: [], dnsmasq: [] };
     const pids = { ours: ours.handle.pid, echo: echo.handle.pid, dnsmasq: dnsmasq.pid };
     const rest = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, memoryMB(pid).rss]));
     // A second of load each, not counted: the first seconds of a Node process run code not yet optimised.
@@ -139,25 +133,18 @@ export async function runDnsPlayback({ dir, config, log }) {
     for (let r = 0; r < rounds; r++) {
       log(`round ${r + 1}/${rounds}`);
       for (const [server, port] of Object.entries(servers)) {
+        const before = cpuMicros(pids[server]);
         const { code, stdout, stderr } = await dnsperf(loadCore, port, queryFile, durationSec);
         if (code !== 0) throw new Error(`dnsperf against ${server} failed (${code}): ${stderr || stdout}`);
-        samples[server].push(parseDnsperf(stdout));
-      }
-      // The server's CPU per query at a fixed rate: steadier than the ceiling when other jobs share the core.
-      for (const [server, port] of Object.entries(servers)) {
-        const before = cpuMicros(pids[server]);
-        const { code, stdout, stderr } = await dnsperf(loadCore, port, queryFile, 2, FIXED_RATE);
-        if (code !== 0) throw new Error(`dnsperf at ${FIXED_RATE}/s against ${server} failed (${code}): ${stderr || stdout}`);
         const run = parseDnsperf(stdout);
-        cpu[server].push({ ...run, cpuMicrosPerQuery: (cpuMicros(pids[server]) - before) / run.completed });
+        // CPU per query: what each answer costs the server, whatever share of the core other jobs took meanwhile.
+        samples[server].push({ ...run, cpuMicrosPerQuery: (cpuMicros(pids[server]) - before) / run.completed });
       }
     }
     const memory = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, memoryMB(pid)]));
     const m = (server, field) => median(samples[server].map((s) => s[field]));
-    const mc = (server) => median(cpu[server].map((s) => s.cpuMicrosPerQuery));
-    const all = (server) => [...samples[server], ...cpu[server]];
-    const lost = (server) => all(server).reduce((a, s) => a + s.lost, 0);
-    const sent = (server) => all(server).reduce((a, s) => a + s.sent, 0);
+    const lost = (server) => samples[server].reduce((a, s) => a + s.lost, 0);
+    const sent = (server) => samples[server].reduce((a, s) => a + s.sent, 0);
     const rows = [
       {
         what: `DNS playback, \`recall serve\`: queries/s (${names} names, UDP, 100 outstanding)`,
@@ -176,11 +163,11 @@ export async function runDnsPlayback({ dir, config, log }) {
         ratio: m('echo', 'qps') / m('dnsmasq', 'qps'),
       },
       {
-        what: `DNS playback: server CPU µs per query at ${FIXED_RATE / 1000}k queries/s (echo: ${round(mc('echo'))})`,
-        ours: round(mc('ours')),
-        peer: round(mc('dnsmasq')),
+        what: `DNS playback: server CPU µs per query under the load above (echo: ${round(m('echo', 'cpuMicrosPerQuery'))})`,
+        ours: round(m('ours', 'cpuMicrosPerQuery')),
+        peer: round(m('dnsmasq', 'cpuMicrosPerQuery')),
         peerName: 'dnsmasq',
-        ratio: mc('ours') / mc('dnsmasq'),
+        ratio: m('ours', 'cpuMicrosPerQuery') / m('dnsmasq', 'cpuMicrosPerQuery'),
       },
       {
         what: 'DNS playback: queries lost / sent (all rounds)',
@@ -205,7 +192,7 @@ export async function runDnsPlayback({ dir, config, log }) {
         ratioLabel: 'peak',
       },
     ];
-    return { rows, raw: { samples, cpu, memory, rest } };
+    return { rows, raw: { samples, memory, rest } };
   } finally {
     await Promise.all(started.map((handle) => handle.stop()));
   }
