@@ -27,23 +27,24 @@ export interface PlainQuery {
 /** The query's question and EDNS size when it is a plain A/AAAA query; undefined for anything else. */
 export function readPlainQuery(message: Buffer): PlainQuery | undefined {
   if (message.length < HEADER + 5) return undefined;
-  const flags = message.readUInt16BE(2);
-  if ((flags & 0xf800) !== 0) return undefined; // a response, or an opcode other than QUERY
-  if (message.readUInt16BE(4) !== 1 || message.readUInt16BE(6) !== 0 || message.readUInt16BE(8) !== 0) return undefined;
-  const additionals = message.readUInt16BE(10);
+  // Bytes read directly: this runs for every query, and readUInt16BE's checks were a third of its cost.
+  const m = message as Uint8Array;
+  if (((m[2] as number) & 0xf8) !== 0) return undefined; // a response, or an opcode other than QUERY
+  if (m[4] !== 0 || m[5] !== 1 || m[6] !== 0 || m[7] !== 0 || m[8] !== 0 || m[9] !== 0 || m[10] !== 0) return undefined;
+  const additionals = m[11] as number;
   if (additionals > 1) return undefined;
   const nameEnd = plainNameEnd(message);
   if (nameEnd === undefined || nameEnd + 4 > message.length) return undefined;
-  const typeCode = message.readUInt16BE(nameEnd);
+  const typeCode = ((m[nameEnd] as number) << 8) | (m[nameEnd + 1] as number);
   const type = typeCode === TYPE_A ? 'A' : typeCode === TYPE_AAAA ? 'AAAA' : undefined;
-  if (type === undefined || message.readUInt16BE(nameEnd + 2) !== CLASS_IN) return undefined;
+  if (type === undefined || m[nameEnd + 2] !== 0 || m[nameEnd + 3] !== CLASS_IN) return undefined;
   const questionEnd = nameEnd + 4;
   let ednsPayload: number | undefined;
   if (additionals === 1) {
     ednsPayload = plainOptPayload(message, questionEnd);
     if (ednsPayload === undefined) return undefined;
   } else if (questionEnd !== message.length) return undefined;
-  return { type, nameEnd, recursionDesired: flags & 0x0100, ednsPayload };
+  return { type, nameEnd, recursionDesired: ((m[2] as number) & 0x01) << 8, ednsPayload };
 }
 
 /** End of the question name in plain labels, within dns-packet's limit of 254 bytes of labels; else undefined. */
