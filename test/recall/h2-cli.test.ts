@@ -90,6 +90,68 @@ describe('recall command with HTTP/2 and gRPC', () => {
     expect(served.output()).toContain('served 3 from the archive, 1 misses, 0 unused');
   });
 
+  it('replays a ping-pong bidi call message by message in its recorded order', async () => {
+    // Chat: { text: "x", number: 1 } then { text: "y", number: 2 }, each echoed before the next is sent.
+    const sent = [Buffer.from('0a01781001', 'hex'), Buffer.from('0a01791002', 'hex')];
+    const echoed = [Buffer.from('0a066563686f2078100a', 'hex'), Buffer.from('0a066563686f20791014', 'hex')];
+    const archive = Archive.create();
+    archive.recall.alpn = { 'grpc.test': 'h2' };
+    await archive.add({
+      startedDateTime: new Date().toISOString(),
+      timeMs: 3,
+      request: {
+        method: 'POST',
+        scheme: 'https',
+        host: 'grpc.test',
+        target: '/recalltest.Echo/Chat',
+        httpVersion: '2.0',
+        headers: [['content-type', 'application/grpc']],
+        body: Buffer.concat(sent.map(frameMessage)),
+      },
+      response: {
+        status: 200,
+        statusText: 'OK',
+        httpVersion: '2.0',
+        headers: [['content-type', 'application/grpc']],
+        body: Buffer.concat(echoed.map(frameMessage)),
+        trailers: [['grpc-status', '0']],
+      },
+      grpcEvents: [
+        { type: 'send', message: 0, time: 0.5 },
+        { type: 'receive', message: 0, time: 1 },
+        { type: 'send', message: 1, time: 1.5 },
+        { type: 'receive', message: 1, time: 2 },
+        { type: 'end', time: 2.5 },
+      ],
+    });
+    const chatFile = join(dir, 'chat.har');
+    await archive.save(chatFile);
+    const served = await serve(['--mode', 'replay', '--archive', chatFile, '--ca-dir', join(dir, 'ca')]);
+    try {
+      const client = new grpc.Client(`127.0.0.1:${served.ports.https}`, grpc.credentials.createSsl(await readFile(served.caFile)), {
+        'grpc.ssl_target_name_override': 'grpc.test',
+        'grpc.default_authority': 'grpc.test',
+      });
+      const replies = await new Promise<Buffer[]>((resolve, reject) => {
+        const got: Buffer[] = [];
+        const call = client.makeBidiStreamRequest('/recalltest.Echo/Chat', (b: Buffer) => b, (b: Buffer) => b);
+        call.on('data', (reply: Buffer) => {
+          got.push(reply);
+          if (got.length < sent.length) call.write(sent[got.length]);
+          else call.end();
+        });
+        call.on('end', () => resolve(got)).on('error', reject);
+        call.write(sent[0]);
+      });
+      expect(replies).toEqual(echoed);
+      client.close();
+    } finally {
+      served.child.kill('SIGTERM');
+    }
+    expect(await served.exited).toBe(0);
+    expect(served.output()).toContain('served 1 from the archive, 0 misses, 0 unused');
+  });
+
   it('shows trailers and gRPC messages as hex', async () => {
     const stdout = await new Promise<string>((resolve, reject) =>
       execFile(process.execPath, [BIN, 'show', file], (error, out) => (error ? reject(error) : resolve(out))),
