@@ -134,14 +134,14 @@ describe('recall command with HTTP/2 and gRPC', () => {
       });
       const replies = await new Promise<Buffer[]>((resolve, reject) => {
         const got: Buffer[] = [];
-        const call = client.makeBidiStreamRequest('/recalltest.Echo/Chat', (b: Buffer) => b, (b: Buffer) => b);
+        const call = client.makeBidiStreamRequest<Buffer, Buffer>('/recalltest.Echo/Chat', (b) => b, (b) => b);
         call.on('data', (reply: Buffer) => {
           got.push(reply);
-          if (got.length < sent.length) call.write(sent[got.length]);
+          if (got.length < sent.length) call.write(sent[got.length]!);
           else call.end();
         });
         call.on('end', () => resolve(got)).on('error', reject);
-        call.write(sent[0]);
+        call.write(sent[0]!);
       });
       expect(replies).toEqual(echoed);
       client.close();
