@@ -122,8 +122,10 @@ describe('recording journal', () => {
   it('survives SIGKILL while recording and while saving: 20 trials at random moments', async () => {
     const caDir = join(dir, 'ca');
     const host = `127.0.0.1:${origin.port}`;
+    // A folder of its own per run: a retried run must not find the files of the one before.
+    const trials = await mkdtemp(join(dir, 'kills-'));
     for (let trial = 0; trial < 20; trial++) {
-      const file = join(dir, `kill-${trial}.har`);
+      const file = join(trials, `kill-${trial}.har`);
       const served = startCli('recall', [
         'serve', '--mode', 'record', '--archive', file, '--ca-dir', caDir, '--allow-local-upstreams',
       ]);
@@ -141,7 +143,9 @@ describe('recording journal', () => {
         }
       };
       const workers = [0, 1, 2, 3].map(worker);
-      await new Promise((r) => setTimeout(r, 100 + Math.floor(Math.random() * 400)));
+      // The random moment starts once exchanges are flowing: on a loaded machine the first can take longer than it.
+      for (let i = 0; i < 3000 && completed.size === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 400)));
       const duringSave = trial % 2 === 1;
       if (duringSave) {
         // SIGTERM starts the save; the kill lands somewhere in it (a temporary file left behind), or after it.
@@ -163,7 +167,7 @@ describe('recording journal', () => {
       const recorded = new Set(archive.exchanges.map((e) => e.request.target));
       const lost = [...completed].filter((path) => !recorded.has(path));
       expect(lost, `trial ${trial} (${duringSave ? 'during the save' : 'while recording'})`).toEqual([]);
-      const leftovers = (await readdir(dir)).filter((name) => name.startsWith(`.kill-${trial}.`) || name.endsWith('.journal'));
+      const leftovers = (await readdir(trials)).filter((name) => name.startsWith(`.kill-${trial}.`) || name.endsWith('.journal'));
       expect(leftovers, `trial ${trial}`).toEqual([]);
     }
   });
