@@ -44,7 +44,7 @@ const config = {
   record: { loadCore: LOAD, serverCore: SERVER, rounds: 3, durationSec: 2, connections: [1, 8] },
   dns: { loadCore: LOAD, serverCore: SERVER, names: 1000, rounds: 3, durationSec: 3 },
   ssh: { loadCore: LOAD, count: 200, maxMs: 75_000 },
-  scaling: { sizes: [1, 4, 16], rounds: 3 },
+  scaling: { sizes: [1, 4, 16], rounds: 3, sleepSec: 5 },
   packages: { devices: 8, rounds: 3 },
   archive: { loadCore: LOAD, sizes: [1000, 10_000, 100_000], rounds: 3, roundsAbove50k: 2 },
   labDevices: 16,
