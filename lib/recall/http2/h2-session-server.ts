@@ -69,7 +69,15 @@ export class H2SessionServer {
    */
   async drain(timeoutMs: number): Promise<void> {
     if (this.#sessions.size === 0) return;
-    const closed = [...this.#sessions].map((session) => new Promise((resolve) => session.close(() => resolve(undefined))));
+    // Waits for 'close' itself: close(callback) drops the callback of a session already closing (one whose client
+    // sent GOAWAY while a stream was still open), and the drain then sat out its whole timeout.
+    const closed = [...this.#sessions].map(
+      (session) =>
+        new Promise((resolve) => {
+          session.once('close', resolve);
+          session.close();
+        }),
+    );
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(closed), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
     clearTimeout(timer);
