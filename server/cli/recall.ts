@@ -284,7 +284,7 @@ withFilters(
     .option('--proto <file>', 'also print gRPC messages as text, decoded with this .proto'),
 ).action(
   run(async (file: string, filter: ExchangeFilter & { proto?: string }) => {
-    const grpcText = filter.proto ? grpcTextFromProto(filter.proto) : undefined;
+    const grpcText = filter.proto ? await grpcTextFromProto(filter.proto) : undefined;
     for (const exchange of (await selected(file, filter)).exchanges) show(exchange, grpcText);
   }),
 );

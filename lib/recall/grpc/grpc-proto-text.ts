@@ -1,18 +1,20 @@
 /**
  * gRPC messages as text for `recall show --proto FILE`: the .proto is loaded with @grpc/proto-loader and each
  * recorded message is decoded with its method's request or response type, to JSON. A message that does not decode
- * (another .proto, a compressed message) stays hex only.
+ * (another .proto, a compressed message) stays hex only. proto-loader (and protobufjs under it) is loaded only
+ * here, when asked: every other Recall process (serve, test_RecallServer) would carry about 3 MB of it for nothing.
  */
-import protoLoader from '@grpc/proto-loader';
+import type protoLoader from '@grpc/proto-loader';
 import { RecallError, RECALL_ERROR_CODES } from '../errors.js';
 
 /** Text of one message of `method` (`/pkg.Service/Method`), or undefined when the .proto cannot decode it. */
 export type GrpcMessageText = (method: string, direction: 'request' | 'response', bytes: Buffer) => string | undefined;
 
-export function grpcTextFromProto(file: string): GrpcMessageText {
+export async function grpcTextFromProto(file: string): Promise<GrpcMessageText> {
+  const { default: loader } = await import('@grpc/proto-loader');
   let definition: protoLoader.PackageDefinition;
   try {
-    definition = protoLoader.loadSync(file, { keepCase: true, longs: String, enums: String, bytes: String });
+    definition = loader.loadSync(file, { keepCase: true, longs: String, enums: String, bytes: String });
   } catch (error) {
     throw new RecallError(
       RECALL_ERROR_CODES.INVALID_OPTION,
