@@ -7,28 +7,10 @@ import { join } from 'node:path';
 import { Archive } from '../dist/lib/recall/index.js';
 import { freePort, runPinned, startPinned } from './lib/processes.js';
 import { memoryMB } from './serve.js';
+import { startRecallServe } from './lib/recall-serve.js';
 import { median, round } from './lib/stats.js';
 
-const RECALL_BIN = new URL('../bin/recall.js', import.meta.url).pathname;
 const ECHO_SERVER = new URL('./dns-echo-server.js', import.meta.url).pathname;
-
-/** `recall serve --mode replay` over `archive`, as a user starts it; resolves with its handle and DNS port. */
-async function startRecallServe(core, { archive, caDir }) {
-  const handle = startPinned(core, process.execPath, [
-    RECALL_BIN,
-    'serve',
-    '--mode',
-    'replay',
-    '--archive',
-    archive,
-    '--ca-dir',
-    caDir,
-  ]);
-  await handle.waitFor(/^ready/m, 30_000);
-  const port = Number(/^dns\s+127\.0\.0\.1:(\d+)/m.exec(handle.stdout())?.[1]);
-  if (!Number.isInteger(port)) throw new Error(`recall serve printed no DNS port: ${handle.stdout().slice(-400)}`);
-  return { handle, port };
-}
 
 async function startEcho(core) {
   const handle = startPinned(core, process.execPath, [ECHO_SERVER]);
@@ -122,7 +104,7 @@ export async function runDnsPlayback({ dir, config, log }) {
       '--no-negcache',
     ]);
     started.push(dnsmasq);
-    const servers = { ours: ours.port, echo: echo.port, dnsmasq: dnsmasqPort };
+    const servers = { ours: ours.ports.dns, echo: echo.port, dnsmasq: dnsmasqPort };
     writeFileSync(join(dir, 'dns-probe'), `${queries[0]}\n`);
     for (const port of Object.values(servers)) await waitForDns(port, loadCore, join(dir, 'dns-probe'));
     const samples = { ours: [], echo: [], dnsmasq: [] };

@@ -10,11 +10,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Archive } from '../dist/lib/recall/index.js';
 import { runPinned, startPinned } from './lib/processes.js';
+import { startRecallServe } from './lib/recall-serve.js';
 import { startRecallServer } from './lib/site.js';
 import { median, round } from './lib/stats.js';
 import { runWrk } from './lib/wrk.js';
 
-const RECALL_BIN = new URL('../bin/recall.js', import.meta.url).pathname;
 const BARE_NODE = new URL('./servers/bare-node-server.js', import.meta.url).pathname;
 const FIRST_BYTE = new URL('./clients/first-byte.js', import.meta.url).pathname;
 const HOSTS = 100;
@@ -40,23 +40,6 @@ async function writeServeArchive(site, file) {
   }
   await archive.save(file);
   return archive.size;
-}
-
-async function startRecallServe(core, { archive, caDir }) {
-  const handle = startPinned(core, process.execPath, [
-    RECALL_BIN,
-    'serve',
-    '--mode',
-    'replay',
-    '--archive',
-    archive,
-    '--ca-dir',
-    caDir,
-  ]);
-  await handle.waitFor(/^ready/m, 30_000);
-  const port = (name) =>
-    Number(new RegExp(`^${name}\\s+127\\.0\\.0\\.1:(\\d+)`, 'm').exec(handle.stdout())[1]);
-  return { handle, ports: { http: port('http'), https: port('https') } };
 }
 
 async function startBareNode(core, options) {
