@@ -96,4 +96,42 @@ describe('certificates made before the first client in playback', () => {
     await server.close();
     expect(asked).toEqual(['grpc-front.test']);
   });
+
+  it('record mode: makes a new name\'s certificate while the real server is still being asked for its protocol', async () => {
+    const asked: string[] = [];
+    let answerProtocol: () => void = () => undefined;
+    let preparing: (name: string) => void = () => undefined;
+    const prepareCalled = new Promise<string>((resolve) => (preparing = resolve));
+    // Stands for UpstreamProtocolProbe, whose handshake with the real server takes a network round trip.
+    const protocols = {
+      prepare: (name: string) => {
+        preparing(name);
+        return new Promise<void>((resolve) => (answerProtocol = resolve));
+      },
+      chosen: () => 'http/1.1' as const,
+    };
+    const server = new HTTPSServer({
+      exchanger: new PlaybackHTTPClient(Archive.create()),
+      certificates: { rootCertificatePem: ca.rootCertificatePem, secureContextFor: (name: string) => (asked.push(name), ca.secureContextFor(name)) },
+      protocols,
+      port: 0,
+    });
+    const { port } = await server.listen();
+    try {
+      const connected = new Promise<string>((resolve, reject) => {
+        const socket = tls.connect({ host: '127.0.0.1', port, servername: 'first-contact.test', ca: ca.rootCertificatePem, ALPNProtocols: ['http/1.1'] }, () => {
+          resolve(String(socket.getPeerCertificate().subject.CN));
+          socket.destroy();
+        });
+        socket.on('error', reject);
+      });
+      expect(await prepareCalled).toBe('first-contact.test');
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(asked).toContain('first-contact.test'); // before the protocol is known
+      answerProtocol();
+      expect(await connected).toBe('first-contact.test');
+    } finally {
+      await server.close();
+    }
+  });
 });

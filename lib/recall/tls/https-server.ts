@@ -144,6 +144,9 @@ export class HTTPSServer {
     const protocols = this.#options.protocols ?? HTTP1_ONLY;
     if (this.#options.protocols) {
       const name = (await peekServerName(socket, this.#options.handshakeTimeoutMs ?? 10_000)) ?? defaultName;
+      // The SNI callback will want this name's certificate: on first contact in record mode, mint it while the real
+      // server is asked for its protocol, not after (the source caches it; a failure is the SNI callback's to report).
+      if (name !== defaultName) source.secureContextFor(name.toLowerCase()).catch(() => undefined);
       await protocols.prepare(name);
     }
     if (socket.destroyed || this.#lifecycle.closed || this.#closing) {
