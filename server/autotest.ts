@@ -12,6 +12,7 @@ import type { Job } from '../lib/job.js';
 import { silentLogger, type Logger } from '../lib/logging.js';
 import { PackageManager, packageRef, sourcesFromTree, type InstallResult, type PackageRepository } from '../lib/packages/index.js';
 import { findTest } from '../lib/test-finder.js';
+import { printable } from '../lib/recall/printable.js';
 import { checkName } from '../lib/safe-name.js';
 import type { TestStatus } from '../lib/status.js';
 import { ClientStatusRelay } from './client-status-relay.js';
@@ -134,7 +135,7 @@ export class Autotest {
     let exitCode: number | undefined;
     let failure: string | undefined;
     try {
-      exitCode = await this.#follow(relay, remoteResults, bootId, stop, options);
+      exitCode = await this.#follow(relay, remoteResults, bootId, pid, stop, options);
     } catch (error) {
       failure = reasonOf(error);
     } finally {
@@ -149,12 +150,18 @@ export class Autotest {
     return { status: failure !== undefined ? 'ABORT' : relay.worst, exitCode, install };
   }
 
-  /** Polls the status file until the harness writes its exit code; returns it. */
-  async #follow(relay: ClientStatusRelay, remoteResults: string, bootId: string, stop: () => Promise<void>, options: ClientRunOptions): Promise<number> {
+  /**
+   * Polls the status file until the harness writes its exit code; returns it. A harness that is gone without one
+   * (an exception nothing caught after its test ended, the kernel's OOM killer, a SIGKILL) ends the run at once
+   * with the last line it wrote to stderr, instead of leaving the server waiting for the run's timeout.
+   */
+  async #follow(relay: ClientStatusRelay, remoteResults: string, bootId: string, pid: number, stop: () => Promise<void>, options: ClientRunOptions): Promise<number> {
     const deadline = options.timeout ? Date.now() + options.timeout * 1000 : Infinity;
     const statusFile = posix.join(remoteResults, 'status');
     const exitFile = posix.join(remoteResults, '.autotestd', 'exit_code');
+    const stderrFile = posix.join(remoteResults, '.autotestd', 'stderr');
     const marker = '\n@@autotest-exit@@';
+    const gone = '@@autotest-gone@@';
     let killed = false;
     for (;;) {
       if (options.signal?.aborted && !killed) {
@@ -168,14 +175,22 @@ export class Autotest {
       }
       let output: string;
       try {
-        output = (await this.host.run(`tail -c +${relay.offset + 1} ${quote(statusFile)} 2>/dev/null; printf '${marker.replace('\n', '\\n')}'; cat ${quote(exitFile)} 2>/dev/null`, { timeout: 60, ignoreStatus: true })).stdout;
+        // The exit code is read before the liveness check: a harness that wrote it and then exited is not gone.
+        output = (await this.host.run(`tail -c +${relay.offset + 1} ${quote(statusFile)} 2>/dev/null; printf '${marker.replace('\n', '\\n')}'; cat ${quote(exitFile)} 2>/dev/null; kill -0 ${pid} 2>/dev/null || printf '${gone}'`, { timeout: 60, ignoreStatus: true })).stdout;
       } catch (error) {
         await this.#reattach(error, bootId, options.reconnectTimeoutSec ?? 120);
         continue;
       }
       const at = output.lastIndexOf(marker);
       relay.push(output.slice(0, at));
-      const exit = output.slice(at + marker.length).trim();
+      const tail = output.slice(at + marker.length);
+      const exit = tail.replace(gone, '').trim();
+      if (!exit && tail.endsWith(gone)) {
+        relay.push((await this.host.run(`tail -c +${relay.offset + 1} ${quote(statusFile)} 2>/dev/null`, { timeout: 60, ignoreStatus: true })).stdout);
+        const last = (await this.host.run(`tail -n 20 ${quote(stderrFile)} 2>/dev/null`, { timeout: 60, ignoreStatus: true })).stdout;
+        const reason = last.split('\n').map((line) => line.trim()).filter((line) => /error|exception|killed|abort/i.test(line)).at(-1);
+        throw new ClientRunError('ERR_CLIENT_CRASHED', `the client harness on ${this.host.hostname} ended without an exit code (pid ${pid} is gone): ${reason ? printable(reason.slice(0, 300)) : 'it was killed; see .autotestd/stderr in the client results'}`);
+      }
       if (exit) {
         // The harness may have written its last lines between our read of the status file and of the exit code:
         // the file is final now, so read what is left of it once more.

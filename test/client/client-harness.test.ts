@@ -40,6 +40,17 @@ describe.skipIf(!isRoot)('client tests on lab devices (needs root)', () => {
     expect(identity.os_id).toBeTruthy();
   });
 
+  it('ends the run at once, naming the exception, when the client harness dies without an exit code', async () => {
+    const dir = results();
+    const device = lab().devices[0]!.address;
+    // The harness dies 0.3 s into a test that would wait 10 minutes.
+    const run = await runCli('autoserv', ['-r', dir, '-m', device, ...sshArgs(), '-a', 'tests=fixture_LateThrow', control]);
+    expect(run.code, run.stderr).toBe(1);
+    const tests = collectTestResults(readFileSync(join(dir, 'status.log'), 'utf8')).tests;
+    expect(tests.map((t) => [t.name, t.status])).toEqual([['fixture_LateThrow', 'ABORT']]);
+    expect(tests[0]!.reason).toMatch(/client harness on .* ended without an exit code \(pid \d+ is gone\): .*late boom from a timer the test left behind/);
+  }, 120_000);
+
   it('reinstalls nothing on a second run and says so in the debug log', async () => {
     const device = lab().devices[1]!.address;
     await runCli('autoserv', ['-r', results(), '-m', device, ...sshArgs(), '-a', 'tests=dummy_Pass', control]);
