@@ -206,6 +206,7 @@ async function serve(options: ServeOptions): Promise<void> {
     out(`served ${playback.hits} from the archive, ${playback.playback.missCount} misses, ${playback.unused().length} unused`);
     for (const line of playback.playback.missSummary()) out(printable(line)); // a device chose these URLs
     for (const line of playback.webSocket.mismatchSummary()) out(printable(line));
+    for (const line of playback.grpc.mismatchSummary()) out(printable(line));
   }
 
 }

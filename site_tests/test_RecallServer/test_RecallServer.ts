@@ -9,6 +9,7 @@ import {
   playbackModeClients,
   proxyModeClients,
   recordModeClients,
+  grpcMismatchLine,
   mismatchLine,
   type MissMark,
   type ModeClients,
@@ -53,7 +54,7 @@ export class test_RecallServer extends RecallServerTest<RecallServerTestArgs> {
   #scrub: ScrubMode = 'credentials';
   #playback: PlaybackModeClients | undefined;
   /** Hits, misses and WebSocket mismatches counted before this iteration (the playback clients count over their lifetime). */
-  #before: { hits: number; dnsMisses: number; webSocketMismatches: number; misses?: MissMark } = { hits: 0, dnsMisses: 0, webSocketMismatches: 0 };
+  #before: { hits: number; dnsMisses: number; webSocketMismatches: number; grpcMismatches: number; misses?: MissMark } = { hits: 0, dnsMisses: 0, webSocketMismatches: 0, grpcMismatches: 0 };
 
   get archiveFile(): string {
     return join(this.outputDir, 'archive.har.gz');
@@ -134,8 +135,8 @@ export class test_RecallServer extends RecallServerTest<RecallServerTestArgs> {
     const playback = this.#playback;
     playback?.reset();
     this.#before = playback
-      ? { hits: playback.hits, dnsMisses: playback.dns.missCount, webSocketMismatches: playback.webSocket.mismatches().length, misses: playback.playback.missMark() }
-      : { hits: 0, dnsMisses: 0, webSocketMismatches: 0 };
+      ? { hits: playback.hits, dnsMisses: playback.dns.missCount, webSocketMismatches: playback.webSocket.mismatches().length, grpcMismatches: playback.grpc.mismatches().length, misses: playback.playback.missMark() }
+      : { hits: 0, dnsMisses: 0, webSocketMismatches: 0, grpcMismatches: 0 };
     const tag = this.iterations > 1 ? `iteration${this.iteration}` : undefined;
     try {
       await this.runTestOnHost(args.test, args.host, { ...(args.clientArgs ?? {}), ...(tag ? { tag } : {}) });
@@ -146,18 +147,21 @@ export class test_RecallServer extends RecallServerTest<RecallServerTestArgs> {
   }
 
   async #reportMisses(strict: boolean): Promise<void> {
-    const { playback, dns, webSocket } = this.#playback!;
+    const { playback, dns, webSocket, grpc } = this.#playback!;
     // One entry per distinct missed request, with its count (bounded: lib/recall/http/miss-log.ts).
     const misses = playback.misses(this.#before.misses);
     const missCount = playback.missCount - (this.#before.misses?.total ?? 0);
     const dnsMisses = dns.missCount - this.#before.dnsMisses;
     const hits = this.#playback!.hits - this.#before.hits;
+    // Conversations that went otherwise than recorded: each still replayed, each named in the debug log.
     const webSocketMismatches = webSocket.mismatches().slice(this.#before.webSocketMismatches);
+    const grpcMismatches = grpc.mismatches().slice(this.#before.grpcMismatches);
     await this.writeIterationKeyval(
       { recall_mode: 'replay' },
-      { recall_hits: hits, recall_misses: missCount, recall_dns_misses: dnsMisses, recall_websocket_mismatches: webSocketMismatches.length },
+      { recall_hits: hits, recall_misses: missCount, recall_dns_misses: dnsMisses, recall_websocket_mismatches: webSocketMismatches.length, recall_grpc_mismatches: grpcMismatches.length },
     );
-    for (const mismatch of webSocketMismatches.slice(0, 20)) this.logger.warn({ mismatch }, `WebSocket ${mismatchLine(mismatch) ?? 'mismatch'}`);
+    for (const mismatch of webSocketMismatches.slice(0, 20)) this.logger.warn({ mismatch }, mismatchLine(mismatch) ?? 'WebSocket mismatch');
+    for (const mismatch of grpcMismatches.slice(0, 20)) this.logger.warn({ mismatch }, grpcMismatchLine(mismatch) ?? 'gRPC mismatch');
     await writeFile(join(this.resultsDir, `misses.${this.iteration}.json`), JSON.stringify(misses, null, 2) + '\n');
     // DNS misses include the browser's background lookups that the recording could not answer either.
     await writeFile(join(this.resultsDir, `dns-misses.${this.iteration}.json`), JSON.stringify(dns.misses, null, 2) + '\n');

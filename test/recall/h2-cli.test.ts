@@ -132,24 +132,28 @@ describe('recall command with HTTP/2 and gRPC', () => {
         'grpc.ssl_target_name_override': 'grpc.test',
         'grpc.default_authority': 'grpc.test',
       });
-      const replies = await new Promise<Buffer[]>((resolve, reject) => {
-        const got: Buffer[] = [];
-        const call = client.makeBidiStreamRequest<Buffer, Buffer>('/recalltest.Echo/Chat', (b) => b, (b) => b);
-        call.on('data', (reply: Buffer) => {
-          got.push(reply);
-          if (got.length < sent.length) call.write(sent[got.length]!);
-          else call.end();
+      const chat = (messages: Buffer[]) =>
+        new Promise<Buffer[]>((resolve, reject) => {
+          const got: Buffer[] = [];
+          const call = client.makeBidiStreamRequest<Buffer, Buffer>('/recalltest.Echo/Chat', (b) => b, (b) => b);
+          call.on('data', (reply: Buffer) => {
+            got.push(reply);
+            if (got.length < messages.length) call.write(messages[got.length]!);
+            else call.end();
+          });
+          call.on('end', () => resolve(got)).on('error', reject);
+          call.write(messages[0]!);
         });
-        call.on('end', () => resolve(got)).on('error', reject);
-        call.write(sent[0]!);
-      });
-      expect(replies).toEqual(echoed);
+      expect(await chat(sent)).toEqual(echoed);
+      // A second conversation whose second message differs: replayed all the same, and named at the end.
+      expect(await chat([sent[0]!, Buffer.from('0a017a1002', 'hex')])).toEqual(echoed);
       client.close();
     } finally {
       served.child.kill('SIGTERM');
     }
     expect(await served.exited).toBe(0);
-    expect(served.output()).toContain('served 1 from the archive, 0 misses, 0 unused');
+    expect(served.output()).toContain('served 2 from the archive, 0 misses, 0 unused');
+    expect(served.output()).toMatch(/GRPC MISMATCH https:\/\/grpc\.test\/recalltest\.Echo\/Chat .*1 client message\(s\) differ from the recording/);
   });
 
   it('shows trailers and gRPC messages as hex', async () => {
