@@ -14,7 +14,7 @@ import type { RecordedExchange, RecordedRequest } from '../archive/archive-types
 import { bodyOf, type ExchangeOptions, type ExchangeResponse, type HttpExchanger } from '../http/http-exchanger.js';
 import type { PlaybackHTTPClient } from '../http/playback-http-client.js';
 import { encodeGrpcMessage, GRPC_STATUS, isGrpc, splitMessages } from './grpc-messages.js';
-import { grpcMismatchLine, hexOf, replayStream, type GrpcStreamMismatch } from './grpc-stream-replay.js';
+import { grpcMismatchLine, hexOf, recordedReply, replayStream, type GrpcStreamMismatch } from './grpc-stream-replay.js';
 import { readWhole } from './streamed-request.js';
 import { ClientMessages } from './grpc-frame-reader.js';
 
@@ -112,17 +112,8 @@ export class GrpcPlaybackClient implements HttpExchanger {
         `no recorded call of ${request.target} with message ${hexOf(unary ?? whole.body)}; nearest recorded call: ${request.target} with message ${hexOf(nearest.unaryMessage)}`,
       );
     }
-    const exchange = this.#next(`${key} ${unary!.toString('base64')}`, same);
-    const { response } = exchange;
-    const trailers = response.trailers;
-    return {
-      status: response.status,
-      statusText: response.statusText,
-      httpVersion: response.httpVersion,
-      headers: response.headers.filter(([name]) => !name.startsWith(':')),
-      body: bodyOf(response.body),
-      ...(trailers ? { trailers: () => trailers } : {}),
-    };
+    const { response } = this.#next(`${key} ${unary!.toString('base64')}`, same);
+    return recordedReply(response, bodyOf(response.body));
   }
 
   /** The recording to serve next from `candidates` (in recorded order, the last again once they run out). */

@@ -106,15 +106,22 @@ export function replayStream(exchange: RecordedExchange, options: StreamReplayOp
       await client.stop();
     }
   }
+  return {
+    ...recordedReply(response, events.length === 0 ? bodyOf(Buffer.alloc(0)) : body()),
+    // Headers go out at once unless the reply is trailers-only (one HEADERS frame, sent once the client is done).
+    ...(trailersOnly ? {} : { headersOnly: false }),
+  };
+}
+
+/** A recorded gRPC response as the interceptor sends it: status, headers (no pseudo-headers), `body`, trailers. */
+export function recordedReply(response: RecordedExchange['response'], body: ExchangeResponse['body']): ExchangeResponse {
   const trailers = response.trailers;
   return {
     status: response.status,
     statusText: response.statusText,
     httpVersion: response.httpVersion,
     headers: response.headers.filter(([name]) => !name.startsWith(':')),
-    body: events.length === 0 ? bodyOf(Buffer.alloc(0)) : body(),
+    body,
     ...(trailers ? { trailers: () => trailers } : {}),
-    // Headers go out at once unless the reply is trailers-only (one HEADERS frame, sent once the client is done).
-    ...(trailersOnly ? {} : { headersOnly: false }),
   };
 }
