@@ -207,13 +207,12 @@ const machine = {
 const date = new Date().toISOString();
 const seconds = (Date.now() - started) / 1000;
 const here = new URL('.', import.meta.url).pathname;
+// A subset (BENCH_ONLY) goes beside the full table, not over it: results.md is one whole run.
+const name = only ? 'results-partial' : 'results';
 await writeFileAtomic(
-  join(here, 'results.json'),
-  `${JSON.stringify({ date, seconds, machine, peers, config, results, raw }, null, 2)}\n`,
+  join(here, `${name}.json`),
+  `${JSON.stringify({ date, seconds, machine, peers, config, only, results, raw }, null, 2)}\n`,
 );
-await writeFileAtomic(
-  join(here, 'results.md'),
-  formatResults({ date, seconds, machine, peers, config, results }),
-);
-log('run')(`wrote bench/results.md and bench/results.json in ${seconds.toFixed(0)} s`);
+await writeFileAtomic(join(here, `${name}.md`), formatResults({ date, seconds, machine, peers, config, results }));
+log('run')(`wrote bench/${name}.md and bench/${name}.json in ${seconds.toFixed(0)} s`);
 process.stdout.write(formatResults({ date, seconds, machine, peers, config, results }));
