@@ -95,9 +95,20 @@ export abstract class RecallServerTest<A extends RecallServerArgs = RecallServer
     const logger = this.logger;
     // The servers call through these, so a subclass may swap its clients between iterations (record, then play back).
     const resolver: DnsResolver = { resolve: (question, options) => this.#dns().resolve(question, options) };
-    const exchanger: HttpExchanger = { exchange: (request, options) => this.#http().exchange(request, options), close: async () => {} };
-    // The playback client's archive, seen through the wrapper: HTTPSServer makes its hosts' certificates before listening.
-    Object.defineProperty(exchanger, 'archive', { get: () => (this.httpClient as { archive?: unknown } | undefined)?.archive });
+    const current = () => this.httpClient as (HttpExchanger & { archive?: unknown }) | undefined;
+    const exchanger: HttpExchanger & { readonly archive?: unknown } = {
+      exchange: (request, options) => this.#http().exchange(request, options),
+      close: async () => {},
+      // Seen through the wrapper, as the servers ask for them: gRPC calls stream message by message only to a client
+      // that takes streamed bodies (else a ping-pong call waits forever), and HTTPSServer makes the playback
+      // archive's certificates before listening.
+      get streamsRequestBodies() {
+        return current()?.streamsRequestBodies === true;
+      },
+      get archive() {
+        return current()?.archive;
+      },
+    };
     const protocols: ProtocolChoice = {
       prepare: (name) => this.protocols?.prepare(name) ?? Promise.resolve(),
       chosen: (name) => this.protocols?.chosen(name) ?? 'http/1.1',
