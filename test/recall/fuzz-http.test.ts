@@ -4,19 +4,16 @@
 // 10 s throughout (liveness, not speed), and memory must stay bounded. RECALL_FUZZ_SCALE multiplies the counts.
 import { STATUS_CODES } from 'node:http';
 import { randomBytes, randomInt } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import tls from 'node:tls';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   Archive,
-  CertificateAuthority,
   HTTPSServer,
   HTTPServer,
   PlaybackHTTPClient,
 } from '../../lib/recall/index.js';
+import { useRecallCa } from '../helpers/recall-ca.js';
 
 const SCALE = Number(process.env.RECALL_FUZZ_SCALE ?? 1);
 const PLAIN = Math.round(10_000 * SCALE);
@@ -166,24 +163,13 @@ function liveness(connect: () => net.Socket): { stop: () => Promise<number> } {
 }
 
 describe('HTTP fuzz', () => {
-  let dir: string;
-  let ca: CertificateAuthority;
-
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'recall-fuzz-http-'));
-    ca = await CertificateAuthority.open('/O=Recall Fuzz', { dir: join(dir, 'ca') });
-  });
-
-  afterAll(async () => {
-    await ca.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const recallCa = useRecallCa('recall-fuzz-http-', '/O=Recall Fuzz');
 
   it(`takes ${PLAIN} malformed requests and ${OVER_TLS} over TLS, with slowloris, and keeps serving`, async () => {
     const exchanger = new PlaybackHTTPClient(Archive.create());
     const timeouts = { headersTimeoutMs: 2000, bodyTimeoutMs: 2000, maxRequestBodyBytes: 1024 * 1024 };
     await using http = new HTTPServer({ exchanger, ...timeouts });
-    await using https = new HTTPSServer({ exchanger, certificates: ca, ...timeouts });
+    await using https = new HTTPSServer({ exchanger, certificates: recallCa(), ...timeouts });
     const httpPort = (await http.listen()).port;
     const httpsPort = (await https.listen()).port;
     const plain = (): net.Socket => net.connect(httpPort, '127.0.0.1');

@@ -1,30 +1,17 @@
 // An HTTP/2 client that resets one stream while Recall still reads its request body: no internal error, and the
 // connection's other streams go on (the signal that stops exchanges is per session, and a reset stream must not
 // abort it).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
 import http2 from 'node:http2';
 import { pino } from 'pino';
-import { Archive, ArchivedProtocols, CertificateAuthority, HTTPSServer, PlaybackHTTPClient } from '../../lib/recall/index.js';
+import { Archive, ArchivedProtocols, HTTPSServer, PlaybackHTTPClient } from '../../lib/recall/index.js';
 import { h2Request, h2Session } from './h2-fixtures.js';
 import { poll } from '../helpers/device-processes.js';
+import { useRecallCa } from '../helpers/recall-ca.js';
 
 describe('an h2 client resetting a stream mid-request', () => {
-  let dir: string;
-  let ca: CertificateAuthority;
-
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'recall-h2-reset-'));
-    ca = await CertificateAuthority.open('/O=Recall Test', { dir: join(dir, 'ca') });
-  });
-
-  afterAll(async () => {
-    await ca.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const recallCa = useRecallCa('recall-h2-reset-');
 
   it('is answered by nobody and logged as no internal error; the session serves on', async () => {
     const archive = Archive.create();
@@ -43,9 +30,9 @@ describe('an h2 client resetting a stream mid-request', () => {
       },
     });
     const playback = new PlaybackHTTPClient(archive);
-    await using server = new HTTPSServer({ exchanger: playback, certificates: ca, protocols: new ArchivedProtocols(archive), logger: pino({ level: 'info' }, sink) });
+    await using server = new HTTPSServer({ exchanger: playback, certificates: recallCa(), protocols: new ArchivedProtocols(archive), logger: pino({ level: 'info' }, sink) });
     const { port } = await server.listen();
-    const session = h2Session('h2.test', port, ca.rootCertificatePem);
+    const session = h2Session('h2.test', port, recallCa().rootCertificatePem);
     const posted = session.request({ ':method': 'POST', ':path': '/upload', ':authority': 'h2.test' });
     posted.write(Buffer.alloc(1000, 1));
     posted.on('error', () => undefined);

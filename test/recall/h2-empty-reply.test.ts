@@ -1,26 +1,13 @@
 // An empty HTTP/2 reply in playback (a 204, a gRPC trailers-only status) goes out as one HEADERS frame with the
 // recorded headers only: Node's core `respond` adds a `date` of its own unless told not to, which made a header the
 // recording never had (every other reply sends the recorded Date, if any, and nothing else).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Archive, ArchivedProtocols, CertificateAuthority, HTTPSServer, PlaybackHTTPClient } from '../../lib/recall/index.js';
+import { describe, expect, it } from 'vitest';
+import { Archive, ArchivedProtocols, HTTPSServer, PlaybackHTTPClient } from '../../lib/recall/index.js';
 import { h2Request, h2Session } from './h2-fixtures.js';
+import { useRecallCa } from '../helpers/recall-ca.js';
 
 describe('empty HTTP/2 replies in playback', () => {
-  let dir: string;
-  let ca: CertificateAuthority;
-
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'recall-h2-empty-'));
-    ca = await CertificateAuthority.open('/O=Recall Test', { dir: join(dir, 'ca') });
-  });
-
-  afterAll(async () => {
-    await ca.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const recallCa = useRecallCa('recall-h2-empty-');
 
   it('sends the recorded headers and no date of its own', async () => {
     const archive = Archive.create();
@@ -34,9 +21,9 @@ describe('empty HTTP/2 replies in playback', () => {
       request: { ...request, target: '/dated' },
       response: { ...empty, headers: [['date', 'Tue, 01 Jan 2030 00:00:00 GMT']] },
     });
-    await using server = new HTTPSServer({ exchanger: new PlaybackHTTPClient(archive), certificates: ca, protocols: new ArchivedProtocols(archive) });
+    await using server = new HTTPSServer({ exchanger: new PlaybackHTTPClient(archive), certificates: recallCa(), protocols: new ArchivedProtocols(archive) });
     const { port } = await server.listen();
-    const session = h2Session('h2.test', port, ca.rootCertificatePem);
+    const session = h2Session('h2.test', port, recallCa().rootCertificatePem);
     const none = await h2Request(session, { ':path': '/none', ':authority': 'h2.test' });
     const dated = await h2Request(session, { ':path': '/dated', ':authority': 'h2.test' });
     session.close();

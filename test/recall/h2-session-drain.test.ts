@@ -1,34 +1,21 @@
 // Closing the HTTPS interceptor drains its HTTP/2 sessions: each ends as soon as its last stream does. A session
 // whose client already sent GOAWAY (grpc-js does when its channel closes) while a stream was open is closing
 // already: Node drops a close() callback for it, and the drain waited out its whole timeout.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Archive, ArchivedProtocols, CertificateAuthority, HTTPSServer, PlaybackHTTPClient } from '../../lib/recall/index.js';
+import { describe, expect, it } from 'vitest';
+import { Archive, ArchivedProtocols, HTTPSServer, PlaybackHTTPClient } from '../../lib/recall/index.js';
 import { h2Session } from './h2-fixtures.js';
+import { useRecallCa } from '../helpers/recall-ca.js';
 
 describe('draining HTTP/2 sessions', () => {
-  let dir: string;
-  let ca: CertificateAuthority;
-
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'recall-h2-drain-'));
-    ca = await CertificateAuthority.open('/O=Recall Test', { dir: join(dir, 'ca') });
-  });
-
-  afterAll(async () => {
-    await ca.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const recallCa = useRecallCa('recall-h2-drain-');
 
   it('ends a session whose client sent GOAWAY as soon as its last stream is done, not at the drain timeout', { timeout: 20_000 }, async () => {
     const archive = Archive.create();
     archive.recall.alpn = { 'h2.test': 'h2' };
     // A drain timeout far past the test's: waiting it out fails the test.
-    const server = new HTTPSServer({ exchanger: new PlaybackHTTPClient(archive), certificates: ca, protocols: new ArchivedProtocols(archive), drainTimeoutMs: 120_000 });
+    const server = new HTTPSServer({ exchanger: new PlaybackHTTPClient(archive), certificates: recallCa(), protocols: new ArchivedProtocols(archive), drainTimeoutMs: 120_000 });
     const { port } = await server.listen();
-    const session = h2Session('h2.test', port, ca.rootCertificatePem);
+    const session = h2Session('h2.test', port, recallCa().rootCertificatePem);
     await new Promise((resolve, reject) => session.once('connect', resolve).once('error', reject));
     const upload = session.request({ ':method': 'POST', ':path': '/upload', ':authority': 'h2.test' });
     upload.write('part of a body'); // the stream stays open: the request has not ended
