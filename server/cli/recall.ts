@@ -111,16 +111,24 @@ function show(exchange: RecordedExchange, grpcText?: GrpcMessageText): void {
   if (grpc) {
     // gRPC messages as hex, one line each: > sent by the client, < sent by the server.
     out(`gRPC ${grpc.method} status ${grpc.status ?? 'none'}${grpc.trailersOnly ? ' (trailers-only)' : ''}`);
-    const lines = (messages: string[], mark: string, direction: 'request' | 'response'): void => {
-      for (const m of messages) {
-        const bytes = Buffer.from(m, 'base64');
-        out(`${mark} ${bytes.toString('hex')}`);
-        const text = grpcText?.(grpc.method, direction, bytes);
-        if (text !== undefined) out(printable(`  ${text}`));
-      }
+    const message = (base64: string | undefined, direction: 'request' | 'response', prefix = ''): void => {
+      const bytes = Buffer.from(base64 ?? '', 'base64');
+      out(`${prefix}${direction === 'request' ? '>' : '<'} ${bytes.toString('hex')}`);
+      const text = grpcText?.(grpc.method, direction, bytes);
+      if (text !== undefined) out(printable(`  ${text}`));
     };
-    lines(grpc.requestMessages, '>', 'request');
-    lines(grpc.responseMessages, '<', 'response');
+    if (grpc.events?.length) {
+      // In the order they went, with their time from the start of the call: what playback replays.
+      for (const event of grpc.events) {
+        const at = `${event.time.toFixed(1).padStart(8)} ms `;
+        if (event.type === 'end') out(`${at}> (the client is done sending)`);
+        else if (event.type === 'send') message(grpc.requestMessages[event.message], 'request', at);
+        else message(grpc.responseMessages[event.message], 'response', at);
+      }
+    } else {
+      for (const m of grpc.requestMessages) message(m, 'request');
+      for (const m of grpc.responseMessages) message(m, 'response');
+    }
   }
   out('-'.repeat(72));
 }

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { Archive } from '../../lib/recall/index.js';
 import { frameMessage } from '../../lib/recall/grpc/grpc-messages.js';
+import { runCli } from '../helpers/cli.js';
 import { startRecallServe as serve } from '../helpers/recall-serve.js';
 import { curlProtocol } from './h2-fixtures.js';
 
@@ -126,6 +127,15 @@ describe('recall command with HTTP/2 and gRPC', () => {
     });
     const chatFile = join(dir, 'chat.har');
     await archive.save(chatFile);
+    // `recall show` prints the messages in the order they went, with their time in the call.
+    const shown = await runCli('recall', ['show', chatFile]);
+    expect(shown.stdout.split('\n').filter((line) => / ms [<>] /.test(line)).map((line) => line.trim())).toEqual([
+      '0.5 ms > 0a01781001',
+      '1.0 ms < 0a066563686f2078100a',
+      '1.5 ms > 0a01791002',
+      '2.0 ms < 0a066563686f20791014',
+      '2.5 ms > (the client is done sending)',
+    ]);
     const served = await serve(['--mode', 'replay', '--archive', chatFile, '--ca-dir', join(dir, 'ca')]);
     try {
       const client = new grpc.Client(`127.0.0.1:${served.ports.https}`, grpc.credentials.createSsl(await readFile(served.caFile)), {
