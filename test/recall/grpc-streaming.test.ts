@@ -23,7 +23,8 @@ import {
 } from '../../lib/recall/index.js';
 import type { ExchangeOptions, ExchangeResponse, HttpExchanger, RecordedRequest } from '../../lib/recall/http/http-exchanger.js';
 import { createTestCa, loopbackLookup, type TestCa } from './http-fixtures.js';
-import { clientVia, collectUntilStop, pingPong, startEchoServer, type EchoClient, type EchoServer, type Note } from './grpc-fixtures.js';
+import { clientVia, collectUntilStop, Echo, pingPong, startEchoServer, type EchoClient, type EchoServer, type Note } from './grpc-fixtures.js';
+import { frameMessage } from '../../lib/recall/grpc/grpc-messages.js';
 import { poll } from '../helpers/device-processes.js';
 
 /** Passes every exchange through and counts the response bodies still being sent (a call left open is a leak). */
@@ -242,6 +243,39 @@ describe('gRPC interactive streams through Recall', () => {
       client.close();
     }
   });
+
+  it('sends each server message as long after the step before as recorded, a long gap capped', async () => {
+    const service = Echo.service as unknown as Record<string, { requestSerialize(n: Note): Buffer; responseSerialize(n: Note): Buffer }>;
+    const tick = (number: number) => frameMessage(service.Count!.responseSerialize({ text: `tick ${number}`, number }));
+    const archive = Archive.create();
+    archive.recall.alpn = { 'grpc.test': 'h2' };
+    const headers: Array<[string, string]> = [['content-type', 'application/grpc']];
+    await archive.add({
+      startedDateTime: new Date().toISOString(),
+      timeMs: 60_400,
+      request: { method: 'POST', scheme: 'https', host: `grpc.test:${origin.port}`, target: '/recalltest.Echo/Count', httpVersion: '2.0', headers, body: frameMessage(service.Count!.requestSerialize({ text: 'tick', number: 3 })) },
+      response: { status: 200, statusText: 'OK', httpVersion: '2.0', headers, body: Buffer.concat([tick(1), tick(2), tick(3)]), trailers: [['grpc-status', '0']] },
+      // A tick 300 ms after the first, the third a minute later.
+      grpcEvents: [
+        { type: 'send', message: 0, time: 0 },
+        { type: 'end', time: 0.5 },
+        { type: 'receive', message: 0, time: 1 },
+        { type: 'receive', message: 1, time: 301 },
+        { type: 'receive', message: 2, time: 60_301 },
+      ],
+    });
+    const { server, client } = await playback(archive);
+    await using _server = server;
+    const arrived: number[] = [];
+    await new Promise<void>((resolve, reject) => {
+      client.count({ text: 'tick', number: 3 }).on('data', () => arrived.push(performance.now())).on('end', resolve).on('error', reject);
+    });
+    client.close();
+    expect(arrived).toHaveLength(3);
+    expect(arrived[1]! - arrived[0]!).toBeGreaterThanOrEqual(290); // the recorded pace
+    expect(arrived[2]! - arrived[1]!).toBeGreaterThanOrEqual(1990); // the minute, capped at maxMessageDelayMs (2 s)
+    expect(arrived[2]! - arrived[1]!).toBeLessThan(30_000);
+  }, 60_000);
 
   it('refuses an archive whose recorded order is malformed, naming the value', async () => {
     const har = JSON.parse(await readFile(file(), 'utf8')) as { log: { entries: Array<{ _recall?: { grpc?: { events?: Array<{ message?: number }> } } }> } };

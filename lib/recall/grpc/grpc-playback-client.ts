@@ -47,6 +47,8 @@ export interface GrpcPlaybackClientOptions {
   logger?: Logger;
   /** Streaming calls that differed from their recording kept in `mismatches()`; more are only logged. @default 1000 */
   maxMismatches?: number;
+  /** Longest recorded gap between stream messages that playback waits out, in ms. @default 2000 */
+  maxMessageDelayMs?: number;
 }
 
 export class GrpcPlaybackClient implements HttpExchanger {
@@ -59,6 +61,7 @@ export class GrpcPlaybackClient implements HttpExchanger {
   readonly #used = new Set<RecordedExchange>();
   readonly #mismatches: GrpcStreamMismatch[] = [];
   readonly #maxMismatches: number;
+  readonly #maxMessageDelayMs: number | undefined;
   #hits = 0;
   readonly #logger: Logger;
   /** gRPC calls are streamed to this client (their messages paced as recorded); others go to the inner one whole. */
@@ -68,6 +71,7 @@ export class GrpcPlaybackClient implements HttpExchanger {
     this.#inner = inner;
     this.#logger = (options.logger ?? silentLogger).child({ component: 'grpc-playback' });
     this.#maxMismatches = options.maxMismatches ?? 1000;
+    this.#maxMessageDelayMs = options.maxMessageDelayMs;
     const recorded = inner.archive.exchanges
       .filter((e) => isGrpc(e.request.headers))
       .sort((a, b) => a.startedDateTime.localeCompare(b.startedDateTime));
@@ -135,6 +139,7 @@ export class GrpcPlaybackClient implements HttpExchanger {
       recording,
       client,
       signal,
+      maxMessageDelayMs: this.#maxMessageDelayMs,
       onMismatch: (mismatch) => {
         this.#logger.warn(mismatch, grpcMismatchLine(mismatch));
         if (this.#mismatches.length < this.#maxMismatches) this.#mismatches.push(mismatch);

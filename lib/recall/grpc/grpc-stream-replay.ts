@@ -4,9 +4,12 @@
  * where it has the server send one, it goes out; where the client half-closed, the client's end is awaited. Then
  * the recorded trailers (grpc-status). As in rpcreplay, a client message is not required to equal the recorded
  * one: the replay goes on, and the difference is counted (as are client messages beyond the recording and
- * recorded ones the client never sent) and reported once the call is over. Archives without events were recorded
- * with the whole request read first: that order is assumed for them.
+ * recorded ones the client never sent) and reported once the call is over. A server message goes out as long after
+ * the step before it as it did when recorded (capped at `maxMessageDelayMs`), so a stream of ticks keeps its pace
+ * and a reply its think time. Archives without events were recorded with the whole request read first: that order
+ * is assumed for them, with no delays.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { RecordedExchange } from '../archive/archive-types.js';
 import { bodyOf, type ExchangeResponse } from '../http/http-exchanger.js';
 import type { GrpcCallEvent } from './grpc-call-record.js';
@@ -70,6 +73,8 @@ export interface StreamReplayOptions {
   signal?: AbortSignal | undefined;
   /** Told how the call differed from the recording, once it is over (only when it did). */
   onMismatch: (mismatch: GrpcStreamMismatch) => void;
+  /** Longest recorded gap replayed before a server message, in ms. @default 2000 */
+  maxMessageDelayMs?: number | undefined;
 }
 
 /** The recorded reply to a streaming call, its body paced by the client's messages as recorded. */
@@ -83,9 +88,15 @@ export function replayStream(exchange: RecordedExchange, options: StreamReplayOp
   async function* body(): AsyncIterable<Buffer> {
     const client = new ClientMessages(options.client);
     const mismatch: GrpcStreamMismatch = { url: options.url, recording: options.recording, differentMessages: 0, extraMessages: 0, missingMessages: 0 };
+    const maxDelayMs = options.maxMessageDelayMs ?? 2000;
+    let previous = 0; // the recorded time of the step before
     try {
       for (const event of events) {
+        const gap = Math.min(Math.max(event.time - previous, 0), maxDelayMs);
+        previous = event.time;
         if (event.type === 'receive') {
+          if (gap >= 1) await sleep(gap, undefined, { signal: options.signal }).catch(() => undefined);
+          if (options.signal?.aborted) return;
           yield replies[event.message]!;
           continue;
         }
