@@ -14,7 +14,7 @@ export interface GrpcMessage {
 }
 
 /** gRPC status codes Recall answers itself. */
-export const GRPC_STATUS = { OK: 0, NOT_FOUND: 5, UNIMPLEMENTED: 12, INTERNAL: 13 } as const;
+export const GRPC_STATUS = { OK: 0, NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8, UNIMPLEMENTED: 12, INTERNAL: 13 } as const;
 
 /** True for a gRPC content type: `application/grpc`, `application/grpc+proto`, `application/grpc+json`... */
 export function isGrpcContentType(value: string | undefined): boolean {

@@ -14,14 +14,18 @@ export interface StreamedRequest {
   body: AsyncIterable<Buffer>;
   /** Aborted when this stream goes away before its response finished (the client cancelled, or disconnected). */
   signal: AbortSignal;
+  /** True once the body passed the size limit: the call is cut, and the client is told so (RESOURCE_EXHAUSTED). */
+  readonly exceeded: boolean;
 }
 
-async function* limited(req: IncomingMessage, limit: number): AsyncIterable<Buffer> {
+async function* limited(req: IncomingMessage, limit: number, state: { exceeded: boolean }): AsyncIterable<Buffer> {
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit)
+    if (size > limit) {
+      state.exceeded = true;
       throw new RecallError(RECALL_ERROR_CODES.UPSTREAM_PROTOCOL, `the gRPC request stream passed ${limit} bytes (maxRequestBodyBytes): stopped`);
+    }
     yield chunk;
   }
 }
@@ -42,7 +46,14 @@ export function streamedRequestOf(
     req.off('aborted', abort);
     if (!res.writableFinished) abort();
   });
-  return { body: limited(req, limit), signal: controller.signal };
+  const state = { exceeded: false };
+  return {
+    body: limited(req, limit, state),
+    signal: controller.signal,
+    get exceeded() {
+      return state.exceeded;
+    },
+  };
 }
 
 /** A streamed body read whole, for an exchanger (or a call) that needs all of it. */

@@ -15,6 +15,7 @@ import type { RawHeaders, RecordedRequest } from '../archive/archive-types.js';
 import { inMemoryBytes, type HttpExchanger } from './http-exchanger.js';
 import { flatOf, headerValue, pairsOf, splitHost, withoutHopByHop } from './http-headers.js';
 import { peekEmpty, respondHeadersOnly } from '../http2/h2-empty-reply.js';
+import { encodeGrpcMessage, GRPC_STATUS } from '../grpc/grpc-messages.js';
 import { streamedRequestOf } from '../grpc/streamed-request.js';
 
 /**
@@ -328,6 +329,14 @@ export function createRequestHandler(
       sendTrailers(req, res, response.trailers?.());
       res.end();
     } catch (error) {
+      if (streamed?.exceeded && !res.destroyed && !res.writableEnded) {
+        // A gRPC call past the size limit: its client is told why in the trailers rather than seeing a reset.
+        logger.warn({ host, target, limit }, 'gRPC request stream past maxRequestBodyBytes: answered RESOURCE_EXHAUSTED');
+        const message = `Recall: the request stream passed ${limit} bytes (maxRequestBodyBytes)`;
+        sendTrailers(req, res, [['grpc-status', String(GRPC_STATUS.RESOURCE_EXHAUSTED)], ['grpc-message', encodeGrpcMessage(message)]]);
+        res.end();
+        return;
+      }
       // Headers are out: the only honest signal left is to cut the connection.
       logger.warn(
         { err: error, host, target, length: headerValue(response.headers, 'content-length') },
