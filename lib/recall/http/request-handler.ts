@@ -17,6 +17,7 @@ import { flatOf, headerValue, pairsOf, splitHost, withoutHopByHop } from './http
 import { peekEmpty, respondHeadersOnly } from '../http2/h2-empty-reply.js';
 import { encodeGrpcMessage, GRPC_STATUS } from '../grpc/grpc-messages.js';
 import { streamedRequestOf } from '../grpc/streamed-request.js';
+import { drainedOrClosed } from '../drained-or-closed.js';
 
 /**
  * Where a redirected connection was really going: under iptables REDIRECT `socket.localAddress` is Recall's own
@@ -107,22 +108,6 @@ export function isSelf(host: string, scheme: 'http' | 'https', req: IncomingMess
 }
 
 const EMPTY = Buffer.alloc(0);
-
-/**
- * Waits until the response can take more, or is gone, removing both listeners either way (racing two `once()`s
- * left a 'close' listener behind on every drain: MaxListenersExceededWarning on large streamed bodies).
- */
-function drainedOrClosed(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
-}
 
 /**
  * One signal per client connection, aborted when it closes: an exchange still waiting for its upstream then stops.

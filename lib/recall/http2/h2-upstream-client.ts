@@ -19,6 +19,7 @@ import { splitHost, withoutHeaders, withoutHopByHop } from '../http/http-headers
 import { refusedUpstreamKind } from '../http/upstream-policy.js';
 import type { ProtocolChoice } from './alpn-choice.js';
 import { readWhole } from '../grpc/streamed-request.js';
+import { drainedOrClosed } from '../drained-or-closed.js';
 
 export interface H2UpstreamClientOptions {
   /** Answers every request not sent over HTTP/2 (an `HTTPClient`). Closed by `close()`. */
@@ -51,19 +52,6 @@ function pairsOfH2(headers: http2.IncomingHttpHeaders): RawHeaders {
 interface PooledSession {
   session: http2.ClientHttp2Session;
   streams: number;
-}
-
-/** Waits until `stream` takes more data or is gone, removing both listeners either way. */
-function drainedOrClosed(stream: http2.ClientHttp2Stream): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      stream.off('drain', done);
-      stream.off('close', done);
-      resolve();
-    };
-    stream.on('drain', done);
-    stream.on('close', done);
-  });
 }
 
 /**
