@@ -69,7 +69,7 @@ describe('the lab gRPC site behind a TLS listener', () => {
     const notes: unknown[] = [];
     await new Promise<void>((resolve, reject) =>
       client
-        .Count({ text: 'n', number: 1_000_000 })
+        .count({ text: 'n', number: 1_000_000 })
         .on('data', (note: unknown) => notes.push(note))
         .on('end', resolve)
         .on('error', reject),
@@ -80,7 +80,7 @@ describe('the lab gRPC site behind a TLS listener', () => {
   it('serves no more calls once closed', async () => {
     await site.close();
     const error = await new Promise<grpc.ServiceError | null>((resolve) =>
-      client.Say({ text: 'late', number: 0 }, { deadline: Date.now() + 5000 }, (e) => resolve(e)),
+      client.say({ text: 'late', number: 0 }, { deadline: Date.now() + 5000 }, (e) => resolve(e)),
     );
     expect(error?.code).toBe(grpc.status.UNAVAILABLE);
   });

@@ -3,19 +3,14 @@
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import type { EchoCalls, Note } from '../helpers/grpc-echo-calls.js';
 
-export interface Note {
-  text: string;
-  number: number;
-}
+export { pingPong, type Note } from '../helpers/grpc-echo-calls.js';
 
-export type EchoClient = grpc.Client & {
-  say(note: Note, callback: (error: grpc.ServiceError | null, reply?: Note) => void): grpc.ClientUnaryCall;
-  count(note: Note): grpc.ClientReadableStream<Note>;
-  collect(callback: (error: grpc.ServiceError | null, reply?: Note) => void): grpc.ClientWritableStream<Note>;
-  collectUntil(callback: (error: grpc.ServiceError | null, reply?: Note) => void): grpc.ClientWritableStream<Note>;
-  chat(): grpc.ClientDuplexStream<Note, Note>;
-};
+export type EchoClient = grpc.Client &
+  EchoCalls & {
+    collectUntil(callback: (error: grpc.ServiceError | null, reply?: Note) => void): grpc.ClientWritableStream<Note>;
+  };
 
 const definition = protoLoader.loadSync(join(import.meta.dirname, '../fixtures/grpc/echo.proto'), { defaults: true });
 export const Echo = (grpc.loadPackageDefinition(definition).recalltest as grpc.GrpcObject).Echo as grpc.ServiceClientConstructor;
@@ -90,24 +85,6 @@ export function clientVia(recallPort: number, originPort: number, caPem: string)
     'grpc.ssl_target_name_override': 'grpc.test',
     'grpc.default_authority': `grpc.test:${originPort}`,
   }) as unknown as EchoClient;
-}
-
-/**
- * A bidi Chat driven ping-pong: sends the first note, waits for its echo before sending the next, and half-closes
- * only after the last echo, as many real clients converse.
- */
-export function pingPong(client: EchoClient, texts: string[]): Promise<Note[]> {
-  return new Promise((resolve, reject) => {
-    const call = client.chat();
-    const replies: Note[] = [];
-    call.on('data', (note: Note) => {
-      replies.push(note);
-      if (replies.length < texts.length) call.write({ text: texts[replies.length]!, number: replies.length + 1 });
-      else call.end();
-    });
-    call.on('end', () => resolve(replies)).on('error', reject);
-    call.write({ text: texts[0]!, number: 1 });
-  });
 }
 
 /** A client-streaming CollectUntil: sends the notes, then waits for the answer before it half-closes. */

@@ -19,29 +19,8 @@ import {
   UpstreamProtocolProbe,
 } from '../../lib/recall/index.js';
 import { createTestCa, loopbackLookup, type TestCa } from './http-fixtures.js';
-import { clientVia, startEchoServer, type EchoClient, type EchoServer, type Note } from './grpc-fixtures.js';
-
-const say = (client: EchoClient, note: Note): Promise<Note> =>
-  new Promise((resolve, reject) => client.say(note, (error, reply) => (error ? reject(error) : resolve(reply!))));
-const count = (client: EchoClient, note: Note): Promise<Note[]> =>
-  new Promise((resolve, reject) => {
-    const notes: Note[] = [];
-    client.count(note).on('data', (n: Note) => notes.push(n)).on('end', () => resolve(notes)).on('error', reject);
-  });
-const collect = (client: EchoClient, notes: Note[]): Promise<Note> =>
-  new Promise((resolve, reject) => {
-    const call = client.collect((error, reply) => (error ? reject(error) : resolve(reply!)));
-    for (const note of notes) call.write(note);
-    call.end();
-  });
-const chat = (client: EchoClient, notes: Note[]): Promise<Note[]> =>
-  new Promise((resolve, reject) => {
-    const replies: Note[] = [];
-    const call = client.chat();
-    call.on('data', (n: Note) => replies.push(n)).on('end', () => resolve(replies)).on('error', reject);
-    for (const note of notes) call.write(note);
-    call.end();
-  });
+import { clientVia, startEchoServer, type EchoClient, type EchoServer } from './grpc-fixtures.js';
+import { chatAll, collect, count, say } from '../helpers/grpc-echo-calls.js';
 
 async function exercise(client: EchoClient): Promise<unknown[]> {
   return [
@@ -50,7 +29,7 @@ async function exercise(client: EchoClient): Promise<unknown[]> {
     await say(client, { text: 'other', number: 7 }),
     await count(client, { text: 'tick', number: 3 }),
     await collect(client, [{ text: 'a', number: 1 }, { text: 'b', number: 2 }]),
-    await chat(client, [{ text: 'x', number: 1 }, { text: 'y', number: 2 }]),
+    await chatAll(client, [{ text: 'x', number: 1 }, { text: 'y', number: 2 }]),
     await say(client, { text: 'fail', number: 0 }).catch((error: grpc.ServiceError) => `${error.code} ${error.details}`),
   ];
 }
