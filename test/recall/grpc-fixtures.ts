@@ -1,6 +1,11 @@
 // A real @grpc/grpc-js echo service (test/fixtures/grpc/echo.proto: a unary call and all three streaming kinds)
 // and clients that reach it through Recall's HTTPS interceptor on loopback, for the gRPC record/playback tests.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { CertificateAuthority } from '../../lib/recall/index.js';
+import { createTestCa, type TestCa } from './http-fixtures.js';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { EchoCalls, Note } from '../helpers/grpc-echo-calls.js';
@@ -97,4 +102,29 @@ export function collectUntilStop(client: EchoClient, texts: string[]): Promise<N
     });
     for (const text of texts) call.write({ text, number: 0 });
   });
+}
+
+/** What a gRPC test file runs against: a temporary folder, the lab CA, Recall's CA and an Echo origin (grpc.test). */
+export interface EchoStage {
+  readonly dir: string;
+  readonly labCa: TestCa;
+  readonly ca: CertificateAuthority;
+  readonly origin: EchoServer;
+}
+
+/** Sets the stage before the file's tests and takes it down after them; its members exist inside tests and hooks. */
+export function useEchoStage(prefix: string): EchoStage {
+  const stage = {} as { dir: string; labCa: TestCa; ca: CertificateAuthority; origin: EchoServer };
+  beforeAll(async () => {
+    stage.dir = await mkdtemp(join(tmpdir(), prefix));
+    stage.labCa = createTestCa('Lab Public CA');
+    stage.ca = await CertificateAuthority.open('/O=Recall Test', { dir: join(stage.dir, 'ca') });
+    stage.origin = await startEchoServer(stage.labCa.issue('grpc.test'));
+  });
+  afterAll(async () => {
+    stage.origin?.server.forceShutdown();
+    await stage.ca?.close();
+    if (stage.dir) await rm(stage.dir, { recursive: true, force: true });
+  });
+  return stage;
 }

@@ -1,16 +1,13 @@
 // gRPC through Recall with a real @grpc/grpc-js server and client (TLS, h2) and a .proto with a unary call and all
 // three streaming kinds, on loopback: recorded through the HTTPS interceptor, then played back with the server
 // stopped. Identical unary calls get their recorded answers in order; a miss is a gRPC status, not a hang.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import {
   Archive,
   ArchivedProtocols,
   ArchivingHTTPClient,
-  CertificateAuthority,
   GrpcPlaybackClient,
   H2UpstreamClient,
   HTTPClient,
@@ -18,8 +15,8 @@ import {
   PlaybackHTTPClient,
   UpstreamProtocolProbe,
 } from '../../lib/recall/index.js';
-import { createTestCa, loopbackLookup, type TestCa } from './http-fixtures.js';
-import { clientVia, startEchoServer, type EchoClient, type EchoServer } from './grpc-fixtures.js';
+import { loopbackLookup } from './http-fixtures.js';
+import { clientVia, useEchoStage, type EchoClient } from './grpc-fixtures.js';
 import { chatAll, collect, count, say } from '../helpers/grpc-echo-calls.js';
 
 async function exercise(client: EchoClient): Promise<unknown[]> {
@@ -52,35 +49,19 @@ const EXPECTED = [
 ];
 
 describe('gRPC record and playback', () => {
-  let dir: string;
-  let labCa: TestCa;
-  let ca: CertificateAuthority;
-  let origin: EchoServer;
-
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'recall-grpc-'));
-    labCa = createTestCa('Lab Public CA');
-    ca = await CertificateAuthority.open('/O=Recall Test', { dir: join(dir, 'ca') });
-    origin = await startEchoServer(labCa.issue('grpc.test'));
-  });
-
-  afterAll(async () => {
-    origin.server.forceShutdown();
-    await ca.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const stage = useEchoStage('recall-grpc-');
 
   it('records unary and all three streaming kinds from a grpc-js server, with statuses and trailers', async () => {
     const archive = Archive.create();
-    const upstream = { extraCAs: [labCa.pem], lookup: loopbackLookup, allowLocalUpstreams: true };
-    const probe = new UpstreamProtocolProbe({ ...upstream, archive, portOf: () => origin.port });
+    const upstream = { extraCAs: [stage.labCa.pem], lookup: loopbackLookup, allowLocalUpstreams: true };
+    const probe = new UpstreamProtocolProbe({ ...upstream, archive, portOf: () => stage.origin.port });
     const recorder = new ArchivingHTTPClient(
       new H2UpstreamClient({ ...upstream, inner: new HTTPClient(upstream), protocols: probe }),
       { archive },
     );
-    await using server = new HTTPSServer({ exchanger: recorder, certificates: ca, protocols: probe });
+    await using server = new HTTPSServer({ exchanger: recorder, certificates: stage.ca, protocols: probe });
     const { port } = await server.listen();
-    const client = clientVia(port, origin.port, ca.rootCertificatePem);
+    const client = clientVia(port, stage.origin.port, stage.ca.rootCertificatePem);
     expect(await exercise(client)).toEqual(EXPECTED);
     client.close();
 
@@ -102,22 +83,22 @@ describe('gRPC record and playback', () => {
     expect(calls.find((c) => c.method === '/recalltest.Echo/Say')!.events!.map((e) => e.type)).toEqual(['send', 'end', 'receive']);
     const failed = calls.find((c) => c.status === grpc.status.FAILED_PRECONDITION)!;
     expect([failed.trailersOnly, failed.message, failed.responseMessages]).toEqual([true, 'told to fail', []]);
-    await archive.save(join(dir, 'grpc.har'));
+    await archive.save(join(stage.dir, 'grpc.har'));
     await recorder.close();
   });
 
   it('plays back with the server stopped: same answers, identical unary calls in recorded order', async () => {
-    origin.server.forceShutdown();
-    const archive = await Archive.load(join(dir, 'grpc.har'));
+    stage.origin.server.forceShutdown();
+    const archive = await Archive.load(join(stage.dir, 'grpc.har'));
     const playback = new PlaybackHTTPClient(archive);
     const grpcPlayback = new GrpcPlaybackClient(playback);
     await using server = new HTTPSServer({
       exchanger: grpcPlayback,
-      certificates: ca,
+      certificates: stage.ca,
       protocols: new ArchivedProtocols(archive),
     });
     const { port } = await server.listen();
-    const client = clientVia(port, origin.port, ca.rootCertificatePem);
+    const client = clientVia(port, stage.origin.port, stage.ca.rootCertificatePem);
     expect(await exercise(client)).toEqual(EXPECTED);
     expect([grpcPlayback.hits, grpcPlayback.unused()]).toEqual([7, []]);
 
@@ -126,9 +107,9 @@ describe('gRPC record and playback', () => {
     expect((notFound as grpc.ServiceError).code).toBe(grpc.status.NOT_FOUND);
     expect((notFound as grpc.ServiceError).details).toMatch(/nearest recorded call: \/recalltest.Echo\/Say with message 0a026869/);
     client.close();
-    const unknownMethod = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createSsl(Buffer.from(ca.rootCertificatePem)), {
+    const unknownMethod = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createSsl(Buffer.from(stage.ca.rootCertificatePem)), {
       'grpc.ssl_target_name_override': 'grpc.test',
-      'grpc.default_authority': `grpc.test:${origin.port}`,
+      'grpc.default_authority': `grpc.test:${stage.origin.port}`,
     });
     const unimplemented = await new Promise<grpc.ServiceError>((resolve) =>
       unknownMethod.makeUnaryRequest('/recalltest.Echo/Nope', (b: Buffer) => b, (b: Buffer) => b, Buffer.from('x'), (error) => resolve(error!)),
@@ -137,8 +118,8 @@ describe('gRPC record and playback', () => {
     expect(unimplemented.details).toContain('/recalltest.Echo/Say');
     unknownMethod.close();
     expect(playback.misses().map((m) => m.url)).toEqual([
-      `https://grpc.test:${origin.port}/recalltest.Echo/Say`,
-      `https://grpc.test:${origin.port}/recalltest.Echo/Nope`,
+      `https://grpc.test:${stage.origin.port}/recalltest.Echo/Say`,
+      `https://grpc.test:${stage.origin.port}/recalltest.Echo/Nope`,
     ]);
   });
 });

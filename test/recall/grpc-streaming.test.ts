@@ -3,16 +3,14 @@
 // the end) and a client stream answered before the client half-closes. Reading the request whole before
 // forwarding or matching it deadlocked both; now messages are relayed as they come, their interleaving is in the
 // archive (`_recall.grpc.events`), and playback replays them frame by frame in that order with the server stopped.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import {
   Archive,
   ArchivedProtocols,
   ArchivingHTTPClient,
-  CertificateAuthority,
   GrpcPlaybackClient,
   H2UpstreamClient,
   HTTPClient,
@@ -22,8 +20,8 @@ import {
   type GrpcCallRecord,
 } from '../../lib/recall/index.js';
 import type { ExchangeOptions, ExchangeResponse, HttpExchanger, RecordedRequest } from '../../lib/recall/http/http-exchanger.js';
-import { createTestCa, loopbackLookup, type TestCa } from './http-fixtures.js';
-import { clientVia, collectUntilStop, Echo, pingPong, startEchoServer, type EchoClient, type EchoServer, type Note } from './grpc-fixtures.js';
+import { loopbackLookup } from './http-fixtures.js';
+import { clientVia, collectUntilStop, Echo, pingPong, startEchoServer, useEchoStage, type EchoClient, type Note } from './grpc-fixtures.js';
 import { frameMessage } from '../../lib/recall/grpc/grpc-messages.js';
 import { poll } from '../helpers/device-processes.js';
 
@@ -72,41 +70,25 @@ const eventsOf = (calls: GrpcCallRecord[], method: string, firstText: string): s
     ?.events?.map((e) => `${e.type}${'message' in e ? e.message : ''}`);
 
 describe('gRPC interactive streams through Recall', () => {
-  let dir: string;
-  let labCa: TestCa;
-  let ca: CertificateAuthority;
-  let origin: EchoServer;
-  const file = (): string => join(dir, 'streams.har');
+  const stage = useEchoStage('recall-grpc-streams-');
+  const file = (): string => join(stage.dir, 'streams.har');
 
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'recall-grpc-streams-'));
-    labCa = createTestCa('Lab Public CA');
-    ca = await CertificateAuthority.open('/O=Recall Test', { dir: join(dir, 'ca') });
-    origin = await startEchoServer(labCa.issue('grpc.test'));
-  });
-
-  afterAll(async () => {
-    origin.server.forceShutdown();
-    await ca.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  async function playback(archive: Archive, originPort = origin.port): Promise<{ grpcPlayback: GrpcPlaybackClient; counted: OpenBodies; server: HTTPSServer; client: EchoClient }> {
+  async function playback(archive: Archive, originPort = stage.origin.port): Promise<{ grpcPlayback: GrpcPlaybackClient; counted: OpenBodies; server: HTTPSServer; client: EchoClient }> {
     const grpcPlayback = new GrpcPlaybackClient(new PlaybackHTTPClient(archive));
     const counted = new OpenBodies(grpcPlayback);
-    const server = new HTTPSServer({ exchanger: counted, certificates: ca, protocols: new ArchivedProtocols(archive) });
+    const server = new HTTPSServer({ exchanger: counted, certificates: stage.ca, protocols: new ArchivedProtocols(archive) });
     const { port } = await server.listen();
-    return { grpcPlayback, counted, server, client: clientVia(port, originPort, ca.rootCertificatePem) };
+    return { grpcPlayback, counted, server, client: clientVia(port, originPort, stage.ca.rootCertificatePem) };
   }
 
   it('records a ping-pong Chat and a client stream answered early, as they happen, with their interleaving', async () => {
     const archive = Archive.create();
-    const upstream = { extraCAs: [labCa.pem], lookup: loopbackLookup, allowLocalUpstreams: true };
-    const probe = new UpstreamProtocolProbe({ ...upstream, archive, portOf: () => origin.port });
+    const upstream = { extraCAs: [stage.labCa.pem], lookup: loopbackLookup, allowLocalUpstreams: true };
+    const probe = new UpstreamProtocolProbe({ ...upstream, archive, portOf: () => stage.origin.port });
     const counted = new OpenBodies(new ArchivingHTTPClient(new H2UpstreamClient({ ...upstream, inner: new HTTPClient(upstream), protocols: probe }), { archive }));
-    await using server = new HTTPSServer({ exchanger: counted, certificates: ca, protocols: probe });
+    await using server = new HTTPSServer({ exchanger: counted, certificates: stage.ca, protocols: probe });
     const { port } = await server.listen();
-    const client = clientVia(port, origin.port, ca.rootCertificatePem);
+    const client = clientVia(port, stage.origin.port, stage.ca.rootCertificatePem);
 
     expect(await pingPong(client, ['x', 'y', 'z'])).toEqual([
       { text: 'echo x', number: 10 },
@@ -120,10 +102,10 @@ describe('gRPC interactive streams through Recall', () => {
     ]);
     // Cancelled mid-stream: cancelled upstream too (else the origin's chat would wait for more forever), nothing
     // left open, nothing half-recorded.
-    expect(await poll(async () => origin.closedChats === 2)).toBe(true);
+    expect(await poll(async () => stage.origin.closedChats === 2)).toBe(true);
     expect(await cancelAfterFirstEcho(client)).toBe(`${grpc.status.CANCELLED}`);
-    const settled = await poll(async () => origin.closedChats === 3 && counted.open === 0);
-    expect([settled, origin.closedChats, counted.open]).toEqual([true, 3, 0]);
+    const settled = await poll(async () => stage.origin.closedChats === 3 && counted.open === 0);
+    expect([settled, stage.origin.closedChats, counted.open]).toEqual([true, 3, 0]);
     client.close();
 
     const calls = archive.toHar().log.entries.map((e) => e._recall?.grpc).filter((c) => c !== undefined);
@@ -143,13 +125,13 @@ describe('gRPC interactive streams through Recall', () => {
 
   it('cuts a streamed call past maxRequestBodyBytes, upstream too, answers RESOURCE_EXHAUSTED and records nothing of it', async () => {
     const archive = Archive.create();
-    const upstream = { extraCAs: [labCa.pem], lookup: loopbackLookup, allowLocalUpstreams: true };
-    const probe = new UpstreamProtocolProbe({ ...upstream, archive, portOf: () => origin.port });
+    const upstream = { extraCAs: [stage.labCa.pem], lookup: loopbackLookup, allowLocalUpstreams: true };
+    const probe = new UpstreamProtocolProbe({ ...upstream, archive, portOf: () => stage.origin.port });
     const recorder = new ArchivingHTTPClient(new H2UpstreamClient({ ...upstream, inner: new HTTPClient(upstream), protocols: probe }), { archive });
-    await using server = new HTTPSServer({ exchanger: recorder, certificates: ca, protocols: probe, maxRequestBodyBytes: 10_000 });
+    await using server = new HTTPSServer({ exchanger: recorder, certificates: stage.ca, protocols: probe, maxRequestBodyBytes: 10_000 });
     const { port } = await server.listen();
-    const client = clientVia(port, origin.port, ca.rootCertificatePem);
-    const closedBefore = origin.closedChats;
+    const client = clientVia(port, stage.origin.port, stage.ca.rootCertificatePem);
+    const closedBefore = stage.origin.closedChats;
     const outcome = await pingPong(client, ['small', 'x'.repeat(20_000)]).then(
       () => 'completed',
       (error: grpc.ServiceError) => `${error.code} ${error.details}`,
@@ -157,13 +139,13 @@ describe('gRPC interactive streams through Recall', () => {
     // The headers were out: the client is told in the trailers why its call ended, not left with a reset.
     expect(outcome).toBe(`${grpc.status.RESOURCE_EXHAUSTED} Recall: the request stream passed 10000 bytes (maxRequestBodyBytes)`);
     client.close();
-    expect(await poll(async () => origin.closedChats === closedBefore + 1)).toBe(true);
+    expect(await poll(async () => stage.origin.closedChats === closedBefore + 1)).toBe(true);
     expect(archive.size).toBe(0);
     await recorder.close();
   });
 
   it('plays them back frame by frame in the recorded order with the server stopped', async () => {
-    origin.server.forceShutdown();
+    stage.origin.server.forceShutdown();
     const { grpcPlayback, counted, server, client } = await playback(await Archive.load(file()));
     await using _server = server;
     expect(await pingPong(client, ['x', 'y', 'z'])).toEqual([
@@ -197,15 +179,15 @@ describe('gRPC interactive streams through Recall', () => {
     expect(mismatch).toMatchObject({ recording: 0, differentMessages: 1, extraMessages: 0, missingMessages: 0 });
     expect(mismatch!.firstDifferent).toEqual({ message: 1, sent: Buffer.from('\n\x01Y\x10\x02').toString('hex'), recorded: Buffer.from('\n\x01y\x10\x02').toString('hex') });
     expect(grpcPlayback.mismatchSummary()).toEqual([
-      `GRPC MISMATCH https://grpc.test:${origin.port}/recalltest.Echo/Chat (recording 0): 1 client message(s) differ from the recording (first: message 1, sent 0a01591002, recorded 0a01791002)`,
+      `GRPC MISMATCH https://grpc.test:${stage.origin.port}/recalltest.Echo/Chat (recording 0): 1 client message(s) differ from the recording (first: message 1, sent 0a01591002, recorded 0a01791002)`,
     ]);
   });
 
   it('plays an archive recorded before events existed in its one possible order: the whole request first', async () => {
     const har = JSON.parse(await readFile(file(), 'utf8')) as { log: { entries: Array<{ _recall?: { grpc?: { events?: unknown } } }> } };
     for (const entry of har.log.entries) delete entry._recall?.grpc?.events;
-    await writeFile(join(dir, 'old.har'), JSON.stringify(har));
-    const { grpcPlayback, server, client } = await playback(await Archive.load(join(dir, 'old.har')));
+    await writeFile(join(stage.dir, 'old.har'), JSON.stringify(har));
+    const { grpcPlayback, server, client } = await playback(await Archive.load(join(stage.dir, 'old.har')));
     await using _server = server;
     const replies = await new Promise<Note[]>((resolve, reject) => {
       const got: Note[] = [];
@@ -219,24 +201,24 @@ describe('gRPC interactive streams through Recall', () => {
   });
 
   it('answers a one-message conversation on its message as soon as it is whole, with or without events', async () => {
-    const solo = await startEchoServer(labCa.issue('grpc.test'));
+    const solo = await startEchoServer(stage.labCa.issue('grpc.test'));
     const archive = Archive.create();
-    const upstream = { extraCAs: [labCa.pem], lookup: loopbackLookup, allowLocalUpstreams: true };
+    const upstream = { extraCAs: [stage.labCa.pem], lookup: loopbackLookup, allowLocalUpstreams: true };
     const probe = new UpstreamProtocolProbe({ ...upstream, archive, portOf: () => solo.port });
     const recorder = new ArchivingHTTPClient(new H2UpstreamClient({ ...upstream, inner: new HTTPClient(upstream), protocols: probe }), { archive });
     {
-      await using server = new HTTPSServer({ exchanger: recorder, certificates: ca, protocols: probe });
-      const client = clientVia((await server.listen()).port, solo.port, ca.rootCertificatePem);
+      await using server = new HTTPSServer({ exchanger: recorder, certificates: stage.ca, protocols: probe });
+      const client = clientVia((await server.listen()).port, solo.port, stage.ca.rootCertificatePem);
       expect(await pingPong(client, ['solo'])).toEqual([{ text: 'echo solo', number: 10 }]);
       client.close();
     }
     solo.server.forceShutdown();
-    await archive.save(join(dir, 'solo-events.har'));
+    await archive.save(join(stage.dir, 'solo-events.har'));
     const har = archive.toHar();
     expect(har.log.entries[0]!._recall?.grpc?.events?.map((e) => e.type)).toEqual(['send', 'receive', 'end']);
     delete har.log.entries[0]!._recall!.grpc!.events;
-    await writeFile(join(dir, 'solo.har'), JSON.stringify(har));
-    for (const file of [join(dir, 'solo-events.har'), join(dir, 'solo.har')]) {
+    await writeFile(join(stage.dir, 'solo.har'), JSON.stringify(har));
+    for (const file of [join(stage.dir, 'solo-events.har'), join(stage.dir, 'solo.har')]) {
       const { server, client } = await playback(await Archive.load(file), solo.port);
       await using _server = server;
       // Unary in shape (one message each way): matched on the message, without waiting for the client's end.
@@ -254,7 +236,7 @@ describe('gRPC interactive streams through Recall', () => {
     await archive.add({
       startedDateTime: new Date().toISOString(),
       timeMs: 60_400,
-      request: { method: 'POST', scheme: 'https', host: `grpc.test:${origin.port}`, target: '/recalltest.Echo/Count', httpVersion: '2.0', headers, body: frameMessage(service.Count!.requestSerialize({ text: 'tick', number: 3 })) },
+      request: { method: 'POST', scheme: 'https', host: `grpc.test:${stage.origin.port}`, target: '/recalltest.Echo/Count', httpVersion: '2.0', headers, body: frameMessage(service.Count!.requestSerialize({ text: 'tick', number: 3 })) },
       response: { status: 200, statusText: 'OK', httpVersion: '2.0', headers, body: Buffer.concat([tick(1), tick(2), tick(3)]), trailers: [['grpc-status', '0']] },
       // A tick 300 ms after the first, the third a minute later.
       grpcEvents: [
@@ -281,8 +263,8 @@ describe('gRPC interactive streams through Recall', () => {
   it('refuses an archive whose recorded order is malformed, naming the value', async () => {
     const har = JSON.parse(await readFile(file(), 'utf8')) as { log: { entries: Array<{ _recall?: { grpc?: { events?: Array<{ message?: number }> } } }> } };
     har.log.entries[0]!._recall!.grpc!.events![2]!.message = 7;
-    await writeFile(join(dir, 'bad.har'), JSON.stringify(har));
-    await expect(Archive.load(join(dir, 'bad.har'))).rejects.toMatchObject({
+    await writeFile(join(stage.dir, 'bad.har'), JSON.stringify(har));
+    await expect(Archive.load(join(stage.dir, 'bad.har'))).rejects.toMatchObject({
       code: 'ERR_ARCHIVE_INVALID',
       message: expect.stringContaining('log.entries[0]._recall.grpc.events[2].message is number 7, expected 1 (the next send message)'),
     });
