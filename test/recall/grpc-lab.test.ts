@@ -60,9 +60,9 @@ describe.skipIf(!isRoot)('the lab gRPC site recorded and replayed by recall serv
       ['ip', 'netns', 'exec', lab().serverNamespace],
     );
 
-  it('records unary, server-, client- and bidi-streaming calls (one ping-pong) to grpc.lab.test through recall serve', async () => {
-    expect(await directCall()).toEqual({ reply: { text: 'said direct', number: 42 } });
-    const served = await serve(['--mode', 'record', '--extra-ca', lab().publicCaPath]);
+  /** Runs the fixed conversation through `recall serve` started with `args`; resolves with its output once stopped. */
+  async function exerciseThrough(args: string[]): Promise<string> {
+    const served = await serve(args);
     try {
       const client = labEchoClient(PROTO, `${lab().managementAddress}:${served.ports.https}`, await readFile(served.caFile));
       try {
@@ -73,7 +73,13 @@ describe.skipIf(!isRoot)('the lab gRPC site recorded and replayed by recall serv
     } finally {
       expect(await stop(served), served.output()).toBe(0);
     }
-    expect(served.output()).toMatch(/saved 7 exchanges/);
+    return served.output();
+  }
+
+  it('records unary, server-, client- and bidi-streaming calls (one ping-pong) to grpc.lab.test through recall serve', async () => {
+    expect(await directCall()).toEqual({ reply: { text: 'said direct', number: 42 } });
+    const output = await exerciseThrough(['--mode', 'record', '--extra-ca', lab().publicCaPath]);
+    expect(output).toMatch(/saved 7 exchanges/);
   }, 180_000);
 
   it('shows the recorded messages as text with recall show --proto', async () => {
@@ -95,18 +101,8 @@ describe.skipIf(!isRoot)('the lab gRPC site recorded and replayed by recall serv
     await deleteInternet(lab());
     expect(await listLabNamespaces(lab().internet.namespace)).toEqual([]);
     expect(await directCall()).toEqual({ code: 14 }); // UNAVAILABLE: no lab DNS, no route, no site
-    const served = await serve(['--mode', 'replay']);
-    try {
-      const client = labEchoClient(PROTO, `${lab().managementAddress}:${served.ports.https}`, await readFile(served.caFile));
-      try {
-        expect(await labEchoExercise(client)).toEqual(LAB_ECHO_EXPECTED);
-      } finally {
-        client.close();
-      }
-    } finally {
-      expect(await stop(served), served.output()).toBe(0);
-    }
-    expect(served.output()).toContain('served 7 from the archive, 0 misses, 0 unused');
+    const output = await exerciseThrough(['--mode', 'replay']);
+    expect(output).toContain('served 7 from the archive, 0 misses, 0 unused');
   }, 180_000);
 
   it('removes the rest of the lab although its internet is already gone', async () => {
