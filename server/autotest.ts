@@ -189,7 +189,7 @@ export class Autotest {
         relay.push((await this.host.run(`tail -c +${relay.offset + 1} ${quote(statusFile)} 2>/dev/null`, { timeout: 60, ignoreStatus: true })).stdout);
         const last = (await this.host.run(`tail -n 20 ${quote(stderrFile)} 2>/dev/null`, { timeout: 60, ignoreStatus: true })).stdout;
         const reason = last.split('\n').map((line) => line.trim()).filter((line) => /error|exception|killed|abort/i.test(line)).at(-1);
-        throw new ClientRunError('ERR_CLIENT_CRASHED', `the client harness on ${this.host.hostname} ended without an exit code (pid ${pid} is gone): ${reason ? printable(reason.slice(0, 300)) : 'it was killed; see .autotestd/stderr in the client results'}`);
+        throw new ClientRunError('ERR_CLIENT_CRASHED', `the client harness on ${this.host.hostname} ended without an exit code (pid ${pid} is gone): ${reason ? printable(reason.slice(0, 300)) : 'it was killed'}; its stderr is in the client results (.autotestd/stderr), and the device's kernel log says whether the OOM killer took it`);
       }
       if (exit) {
         // The harness may have written its last lines between our read of the status file and of the exit code:
